@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The kernel/user contract of porin: every map key and value, pin name and
+ * drop reason that both the BPF programs and user space use is defined here,
+ * and only here.
+ *
+ * Rules (see STYLE.md): fixed-width types only, explicit zeroed padding (hash
+ * keys compare padding bytes), byte order in the type, and a size assertion on
+ * every key and value so a change that breaks pinned maps fails the build.
+ */
+#ifndef PORIN_ABI_H
+#define PORIN_ABI_H
+
+#include <linux/types.h>
+
+/* --- pins under the agent's bpffs root (default /sys/fs/bpf/porin) ------- */
+#define PN_DEFAULT_BPF_ROOT		"/sys/fs/bpf/porin"
+#define PN_PIN_PROG_FROM_CONTAINER	"prog_from_container"
+#define PN_PIN_PROG_TO_CONTAINER	"prog_to_container"
+/*
+ * Objects of datapath/bpf_lxc.c (skeleton "bpf_lxc"), pinned by their own
+ * names under the root (LIBBPF_PIN_BY_NAME for maps):
+ *   maps   pn_endpoints  HASH          struct pn_endpoint_key → struct pn_endpoint
+ *          pn_ipcache    LPM_TRIE      struct pn_ipcache_key  → struct pn_ipcache_entry
+ *          pn_drops      PERCPU_ARRAY  pn_drop_index()        → struct pn_drop_counter
+ *   progs  from_container  SEC("tc"), clsact ingress of the host-side veth
+ *          to_container    SEC("tc"), clsact egress of the host-side veth
+ */
+
+/* TC priority/handle porin uses on every pod's host-side veth, so a
+ * re-attach replaces our filter in place and never stacks a second one. */
+#define PN_TC_PRIORITY			1
+#define PN_TC_HANDLE			1
+
+/* --- endpoint map: ifindex or IPv4 → endpoint ---------------------------- */
+/*
+ * One hash map answers both questions the datapath asks: "which pod owns the
+ * veth this packet arrived on" (by host ifindex, for anti-spoofing) and "is the
+ * destination a pod on this node" (by IPv4, for local delivery).  The agent
+ * writes both keys for every endpoint with the same value.
+ */
+#define PN_EP_KEY_IFINDEX	1
+#define PN_EP_KEY_IPV4		2
+
+struct pn_endpoint_key {
+	__u32 kind;		/* PN_EP_KEY_* */
+	__u32 value;		/* host ifindex (host order) or IPv4 (__be32 bits) */
+};
+_Static_assert(sizeof(struct pn_endpoint_key) == 8, "pn_endpoint_key size");
+
+#define PN_EP_F_POLICY_INGRESS	(1U << 0)	/* reserved for NetworkPolicy */
+#define PN_EP_F_POLICY_EGRESS	(1U << 1)	/* reserved for NetworkPolicy */
+
+struct pn_endpoint {
+	__be32 ipv4;		/* the pod's address */
+	__u32 ifindex;		/* host-side veth ifindex */
+	__u32 endpoint_id;	/* agent-assigned, stable for the endpoint's life */
+	__u32 identity;		/* security identity (0 until policy lands) */
+	__u8 pod_mac[6];	/* MAC of the pod-side interface */
+	__u8 host_mac[6];	/* MAC of the host-side veth: the pod's gateway MAC */
+	__u32 flags;		/* PN_EP_F_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pn_endpoint) == 36, "pn_endpoint size");
+
+#define PN_ENDPOINTS_MAX	(2 * 4096)	/* two keys per endpoint */
+
+/* --- ipcache: LPM prefix → identity and location ------------------------- */
+struct pn_ipcache_key {
+	__u32 prefixlen;	/* LPM trie: bits that follow, i.e. 0..32 */
+	__be32 ipv4;
+};
+_Static_assert(sizeof(struct pn_ipcache_key) == 8, "pn_ipcache_key size");
+
+#define PN_IPC_F_LOCAL		(1U << 0)	/* a pod on this node */
+
+struct pn_ipcache_entry {
+	__u32 identity;
+	__be32 tunnel_endpoint;	/* node IP hosting the prefix; 0 when local */
+	__u32 flags;		/* PN_IPC_F_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pn_ipcache_entry) == 16, "pn_ipcache_entry size");
+
+#define PN_IPCACHE_MAX		65536
+
+/* --- drop reasons ---------------------------------------------------------- */
+/*
+ * X(name, value, text): one list generates the enum used by the programs and
+ * the name table user space prints, so they cannot drift.  Values are
+ * positive; programs return them negated (TC_ACT_* verdicts are >= 0).
+ */
+#define PN_DROP_REASONS(X)						\
+	X(PN_DROP_INVALID_PACKET,	1, "invalid-packet")		\
+	X(PN_DROP_NO_ENDPOINT,		2, "no-endpoint")		\
+	X(PN_DROP_SPOOFED_SOURCE,	3, "spoofed-source")		\
+	X(PN_DROP_UNSUPPORTED_L3,	4, "unsupported-l3")		\
+	X(PN_DROP_ARP_INVALID,		5, "arp-invalid")		\
+	X(PN_DROP_ARP_SPOOFED,		6, "arp-spoofed")		\
+	X(PN_DROP_REDIRECT_FAILED,	7, "redirect-failed")		\
+	X(PN_DROP_CSUM_FAILED,		8, "checksum-update-failed")
+
+enum pn_drop_reason {
+#define PN_DROP_ENUM(name, value, text) name = value,
+	PN_DROP_REASONS(PN_DROP_ENUM)
+#undef PN_DROP_ENUM
+	PN_DROP_MAX = 32,	/* array size of the counter map's reason axis */
+};
+
+/* Direction, from the pod's point of view. */
+#define PN_DIR_EGRESS	0	/* leaving the pod (from-container) */
+#define PN_DIR_INGRESS	1	/* entering the pod (to-container) */
+#define PN_DIR_MAX	2
+
+/* Per-CPU array indexed by pn_drop_index(reason, dir). */
+static inline __u32 pn_drop_index(__u32 reason, __u32 dir)
+{
+	return reason * PN_DIR_MAX + dir;
+}
+#define PN_DROP_COUNTERS_MAX	(PN_DROP_MAX * PN_DIR_MAX)
+
+struct pn_drop_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct pn_drop_counter) == 16, "pn_drop_counter size");
+
+#endif /* PORIN_ABI_H */

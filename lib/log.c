@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+
+static struct {
+	enum log_level level;
+	const char *prog;
+	FILE *out;
+} logger = { LOG_LVL_INFO, NULL, NULL };
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void log_setup(enum log_level level, const char *prog, FILE *out)
+{
+	logger.level = level;
+	logger.prog = prog;
+	logger.out = out;
+}
+
+int log_level_parse(const char *s, enum log_level *ret)
+{
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*ret = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void log_vmsg(enum log_level level, const char *msg, const char *fmt, va_list ap)
+{
+	FILE *out = logger.out ? logger.out : stderr;
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
+
+	if (level < logger.level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(out, "ts=%s.%03ldZ level=%s", stamp, ts.tv_nsec / 1000000, level_names[level]);
+	if (logger.prog)
+		fprintf(out, " prog=%s", logger.prog);
+	fputs(" msg=\"", out);
+	for (const char *p = msg; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', out);
+		fputc(*p == '\n' ? ' ' : *p, out);
+	}
+	fputc('"', out);
+	if (fmt && *fmt) {
+		fputc(' ', out);
+		vfprintf(out, fmt, ap);
+	}
+	fputc('\n', out);
+	fflush(out);
+}
+
+void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, msg, fmt, ap);
+	va_end(ap);
+}
+
+const char *log_errno_name(int err)
+{
+	static __thread char buf[32];
+
+	switch (-err) {
+	case 0: return "0";
+	case EPERM: return "-EPERM";
+	case ENOENT: return "-ENOENT";
+	case EIO: return "-EIO";
+	case E2BIG: return "-E2BIG";
+	case EBADF: return "-EBADF";
+	case EAGAIN: return "-EAGAIN";
+	case ENOMEM: return "-ENOMEM";
+	case EACCES: return "-EACCES";
+	case EBUSY: return "-EBUSY";
+	case EEXIST: return "-EEXIST";
+	case ENODEV: return "-ENODEV";
+	case EINVAL: return "-EINVAL";
+	case ENOSPC: return "-ENOSPC";
+	case ERANGE: return "-ERANGE";
+	case ENOSYS: return "-ENOSYS";
+	case ENOTSUP: return "-ENOTSUP";
+	case ECONNREFUSED: return "-ECONNREFUSED";
+	case ETIMEDOUT: return "-ETIMEDOUT";
+	case EBADMSG: return "-EBADMSG";
+	case EPROTO: return "-EPROTO";
+	case ESRCH: return "-ESRCH";
+	default:
+		snprintf(buf, sizeof(buf), "%d", err);
+		return buf;
+	}
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum log_level ours = level == LIBBPF_WARN ? LOG_LVL_WARN :
+			      level == LIBBPF_INFO ? LOG_LVL_DEBUG : LOG_LVL_DEBUG;
+	char line[512];
+	size_t n;
+
+	if (ours < logger.level)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_msg(ours, line, "component=libbpf");
+	return 0;
+}
+
+void log_route_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
