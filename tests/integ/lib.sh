@@ -23,8 +23,6 @@ T=""		# per-test scratch dir
 NODE=""		# node netns name
 SOCK="" BPF_ROOT="" STATE=""
 AGENT_PID=""
-_pods=()
-_bg_pids=()
 
 fail() { echo "    assertion failed: $*" >&2; return 1; }
 
@@ -38,6 +36,8 @@ agent_start() {
 		--state-dir "$STATE" --socket "$SOCK" --log-level "${AGENT_LOG_LEVEL:-info}" \
 		>>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
+	# Tests run in a subshell: teardown finds a restarted agent through this.
+	echo "$AGENT_PID" >"$T/agent.pid"
 	for _ in $(seq 1 200); do
 		"$BIN/porinctl" --socket "$SOCK" status >/dev/null 2>&1 && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
@@ -51,13 +51,15 @@ agent_start() {
 agent_stop() {
 	[ -n "$AGENT_PID" ] || return 0
 	kill "$AGENT_PID" 2>/dev/null
+	# Not our child when the test's subshell started it: poll instead of wait.
 	wait "$AGENT_PID" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.02; done
 	AGENT_PID=""
 }
 
 # pod_netns NAME: make a pod namespace (its lo comes up in CNI ADD).
 pod_netns() {
-	ip netns add "$(pod_ns "$1")" && _pods+=("$1")
+	ip netns add "$(pod_ns "$1")"
 }
 
 # cni VERB POD [IFNAME] < config: invoke the plugin exactly as a runtime would,
@@ -96,7 +98,7 @@ drop_count() { # drop_count REASON: packets dropped for REASON (any direction)
 }
 
 # bg CMD...: run in the background, killed at teardown.
-bg() { "$@" & _bg_pids+=($!); }
+bg() { "$@" & echo $! >>"$T/bg.pids"; }
 
 _setup() {
 	T=$(mktemp -d /tmp/porin-integ.XXXXXX)
@@ -110,13 +112,15 @@ _setup() {
 }
 
 _teardown() {
-	local p
-	for p in "${_bg_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	_bg_pids=()
+	local ns
+	[ -n "$T" ] && [ -s "$T/bg.pids" ] && kill $(cat "$T/bg.pids") 2>/dev/null
+	[ -n "$T" ] && [ -s "$T/agent.pid" ] && AGENT_PID=$(cat "$T/agent.pid")
 	agent_stop
-	for p in "${_pods[@]}"; do ip netns del "$(pod_ns "$p")" 2>/dev/null; done
-	_pods=()
-	ip netns del "$NODE" 2>/dev/null
+	# Whatever still runs inside our namespaces would keep them alive.
+	for ns in $(ip netns list | awk '{print $1}' | grep "^pin${_id}-"); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
 	if [ -n "$T" ]; then
 		umount "$T/bpf" 2>/dev/null
 		rm -rf "$T"
