@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct agent: all of porin-agent's state, passed explicitly (no globals).
+ * Standalone mode fills it from the command line; a Kubernetes watcher will
+ * hang its own state here later and drive the same agent_* operations.
+ */
+#ifndef PORIN_AGENT_AGENT_H
+#define PORIN_AGENT_AGENT_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#define AGENT_DEFAULT_STATE_DIR	"/var/run/porin"
+/* Dummy device carrying the pods' gateway address (pod CIDR network + 1)/32. */
+#define AGENT_HOST_DEV		"porin_host"
+/*
+ * Security identity written for local pods, in pn_endpoints and pn_ipcache.
+ * 0 until NetworkPolicy lands and the agent interns label sets (abi.h).
+ */
+#define AGENT_IDENTITY_POD	0
+
+struct ipam;
+struct ep_store;
+struct dp;
+struct api_server;
+struct loop;
+
+struct agent_config {
+	const char *pod_cidr;
+	const char *bpf_root;
+	const char *state_dir;
+	const char *socket_path;
+};
+
+struct agent {
+	struct agent_config cfg;
+	char ipam_dir[PATH_MAX];	/* <state_dir>/ipam */
+	char endpoint_dir[PATH_MAX];	/* <state_dir>/endpoints */
+	int lock_fd;			/* flock on <state_dir>/agent.lock */
+	int bpf_lock_fd;		/* flock on the bpf root directory */
+	struct ipam *ipam;
+	struct ep_store *eps;
+	struct dp *dp;
+	struct api_server *api;
+	struct loop *loop;
+	bool ready;			/* start-up finished, serving */
+};
+
+#endif
