@@ -34,33 +34,43 @@ int log_level_parse(const char *s, enum log_level *ret)
 	return -EINVAL;
 }
 
+/*
+ * Format the whole line first and write it with one call: concurrent CNI
+ * plugins share one stderr/log file, and their lines must not interleave.
+ */
 static void log_vmsg(enum log_level level, const char *msg, const char *fmt, va_list ap)
 {
 	FILE *out = logger.out ? logger.out : stderr;
+	char line[2048];
+	size_t len = 0, cap = sizeof(line) - 1;	/* room for the final '\n' */
 	struct timespec ts;
 	struct tm tm;
-	char stamp[32];
+	int n;
 
 	if (level < logger.level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(out, "ts=%s.%03ldZ level=%s", stamp, ts.tv_nsec / 1000000, level_names[level]);
-	if (logger.prog)
-		fprintf(out, " prog=%s", logger.prog);
-	fputs(" msg=\"", out);
-	for (const char *p = msg; *p; p++) {
+	len += strftime(line, cap, "ts=%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line + len, cap - len, ".%03ldZ level=%s%s%s msg=\"", ts.tv_nsec / 1000000,
+		     level_names[level], logger.prog ? " prog=" : "", logger.prog ? logger.prog : "");
+	len += n > 0 ? (size_t)n : 0;
+	for (const char *p = msg; *p && len + 2 < cap; p++) {
 		if (*p == '"' || *p == '\\')
-			fputc('\\', out);
-		fputc(*p == '\n' ? ' ' : *p, out);
+			line[len++] = '\\';
+		line[len++] = *p == '\n' ? ' ' : *p;
 	}
-	fputc('"', out);
-	if (fmt && *fmt) {
-		fputc(' ', out);
-		vfprintf(out, fmt, ap);
+	if (len < cap)
+		line[len++] = '"';
+	if (fmt && *fmt && len + 1 < cap) {
+		line[len++] = ' ';
+		n = vsnprintf(line + len, cap - len, fmt, ap);
+		len += n > 0 ? (size_t)n : 0;
 	}
-	fputc('\n', out);
+	if (len > cap)
+		len = cap;	/* truncated */
+	line[len++] = '\n';
+	fwrite(line, 1, len, out);
 	fflush(out);
 }
 

@@ -22,14 +22,19 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_f
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PN_TC_HANDLE, .priority = PN_TC_PRIORITY,
 		    .flags = BPF_TC_F_REPLACE, .prog_fd = prog_fd);
-	int err;
 
-	/* Creates the clsact qdisc; both hooks share it, so the second call
-	 * (and any re-attach) finds it there already. */
-	err = bpf_tc_hook_create(&hook);
-	if (err < 0 && err != -EEXIST)
-		return err;
 	return bpf_tc_attach(&hook, &opts);
+}
+
+/* The clsact qdisc both hooks hang off: one request creates it for both
+ * (a re-attach finds it there: -EEXIST is fine). */
+static int tc_clsact_ensure(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err = bpf_tc_hook_create(&hook);
+
+	return err == -EEXIST ? 0 : err;
 }
 
 int tc_attach_endpoint_fds(int ifindex, int from_container_fd, int to_container_fd)
@@ -41,6 +46,9 @@ int tc_attach_endpoint_fds(int ifindex, int from_container_fd, int to_container_
 	/* Ingress of the host-side veth sees what the pod sends.  No unwind
 	 * when egress fails: on a re-attach that would tear down a working
 	 * filter; the CNI deletes the whole veth on failure anyway. */
+	err = tc_clsact_ensure(ifindex);
+	if (err < 0)
+		return err;
 	err = tc_attach_one(ifindex, BPF_TC_INGRESS, from_container_fd);
 	if (err < 0)
 		return err;

@@ -32,7 +32,7 @@ pod_ns() { echo "pin${_id}-$1"; }
 
 # Start the agent inside the node namespace and wait until it is ready.
 agent_start() {
-	in_node "$BIN/porin-agent" --pod-cidr "$POD_CIDR" --bpf-root "$BPF_ROOT" \
+	nsenter --net="/run/netns/$NODE" "$BIN/porin-agent" --pod-cidr "$POD_CIDR" --bpf-root "$BPF_ROOT" \
 		--state-dir "$STATE" --socket "$SOCK" --log-level "${AGENT_LOG_LEVEL:-info}" \
 		>>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
@@ -52,7 +52,7 @@ agent_stop() {
 	[ -n "$AGENT_PID" ] || return 0
 	kill "$AGENT_PID" 2>/dev/null
 	# Not our child when the test's subshell started it: poll instead of wait.
-	wait "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null || true
 	for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.02; done
 	AGENT_PID=""
 }
@@ -122,7 +122,9 @@ _teardown() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$T" ]; then
-		umount "$T/bpf" 2>/dev/null
+		# A process that has not finished exiting can hold the mount busy.
+		umount "$T/bpf" 2>/dev/null || { sleep 0.2; umount "$T/bpf" 2>/dev/null; } ||
+			umount -l "$T/bpf" 2>/dev/null
 		rm -rf "$T"
 	fi
 	T=""

@@ -10,6 +10,16 @@ wait_for() {
 	"$@"
 }
 
+# answer WANT CMD...: retry CMD until it prints WANT (up to 3 s); print the last answer.
+answer() {
+	local want=$1 out; shift
+	for _ in $(seq 1 60); do
+		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && break
+		sleep 0.05
+	done
+	echo "$out"
+}
+
 t_tcp_udp_icmp_between_pods() {
 	pod_netns a; pod_netns b
 	ipa=$(pod_add a); ipb=$(pod_add b)
@@ -20,11 +30,11 @@ t_tcp_udp_icmp_between_pods() {
 	in_pod a ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "ICMP a -> gateway"
 
 	bg in_pod b socat TCP-LISTEN:8080,reuseaddr,fork SYSTEM:'echo tcp-from-b'
-	out=$(wait_for in_pod a socat -T 2 - "TCP:$ipb:8080" </dev/null)
+	out=$(answer tcp-from-b in_pod a socat -T 2 - "TCP:$ipb:8080" </dev/null)
 	[ "$out" = tcp-from-b ] || fail "TCP a -> b answered '$out'"
 
 	bg in_pod b socat UDP-RECVFROM:9090,fork SYSTEM:'echo udp-from-b'
-	out=$(wait_for sh -c "echo ping | ip netns exec $(pod_ns a) socat -T 1 - UDP:$ipb:9090")
+	out=$(answer udp-from-b sh -c "echo ping | ip netns exec $(pod_ns a) socat -T 1 - UDP:$ipb:9090")
 	[ "$out" = udp-from-b ] || fail "UDP a -> b answered '$out'"
 
 	# A large transfer: 8 MiB arrives whole (no MTU black hole, no loss).
@@ -74,7 +84,7 @@ t_mtu_and_routes_from_config() {
 	[ "$(jq -r '.ips[0].gateway' <<<"$out")" = "$GATEWAY" ] || fail "gateway: $out"
 	[ "$(jq -r '.routes[0].dst' <<<"$out")" = 0.0.0.0/0 ] || fail "routes: $out"
 	host=$(jq -r '.interfaces[0].name' <<<"$out")
-	[ "$(in_node cat /sys/class/net/"$host"/mtu)" = 1400 ] || fail "host veth MTU"
+	in_node ip -o link show "$host" | grep -q 'mtu 1400' || fail "host veth MTU"
 }
 
 t_result_per_cni_version() {
