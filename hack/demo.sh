@@ -39,7 +39,7 @@ ip netns add "$node"
 in_node ip link set lo up
 mkdir -p "$work/bpf" "$work/state"
 mount -t bpf bpf "$work/bpf"
-in_node "$BIN/porin-agent" --pod-cidr 10.244.0.0/24 --bpf-root "$bpf_root" \
+nsenter --net="/run/netns/$node" "$BIN/porin-agent" --pod-cidr 10.244.0.0/24 --bpf-root "$bpf_root" \
 	--state-dir "$work/state" --socket "$sock" >"$work/agent.log" 2>&1 &
 agent=$!
 for _ in $(seq 1 100); do "$BIN/porinctl" --socket "$sock" status >/dev/null 2>&1 && break; sleep 0.05; done
@@ -68,6 +68,7 @@ printf '$ client: TCP to web:80 -> '; ip netns exec "$id-client" socat -T 2 - "T
 printf '$ client: UDP to web:53 -> '; echo q | ip netns exec "$id-client" socat -T 2 - "UDP:${ip[web]}:53"
 
 say "anti-spoofing: 'other' sends with an address that is not its own"
+ip netns exec "$id-other" ping -c 1 -W 1 10.244.0.1 >/dev/null	# resolves the gateway
 ip netns exec "$id-other" ip addr add 10.244.0.250/32 dev eth0
 run ip netns exec "$id-other" ping -c 2 -i 0.2 -W 1 -I 10.244.0.250 "${ip[web]}" || true
 run "$BIN/porinctl" --socket "$sock" drops
@@ -76,5 +77,5 @@ say "pod deletion (CNI DEL) releases the IP, the veth and the map entries"
 in_node env CNI_COMMAND=DEL CNI_CONTAINERID="$id-other" CNI_NETNS="/run/netns/$id-other" \
 	CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/porin" <<<"$conf"
 run "$BIN/porinctl" --socket "$sock" endpoint list
-kill %1 %2 2>/dev/null || true
+kill %2 %3 2>/dev/null || true
 say "done; cleaning up"
