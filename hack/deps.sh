@@ -9,6 +9,7 @@ packages=(
 	libyaml-dev libcmocka-dev
 	iproute2 iputils-ping netcat-openbsd socat python3 jq
 	containernetworking-plugins iperf3
+	openssl curl etcd-server etcd-client
 )
 
 missing=()
@@ -25,4 +26,13 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# etcd-server's postinst starts a system etcd on :2379 where no init system
+# stops it; tests run their own.  A policy-rc.d that says "no" prevents it.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -n "$own_policy" ] && rm -f "$policy"
+true
