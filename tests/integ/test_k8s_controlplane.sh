@@ -32,4 +32,27 @@ t_controlplane_allocates_pod_cidrs_and_stops_cleanly() {
 	[ ! -e "$cp" ] || fail "$cp left behind"
 }
 
+# manifests/ grant the agent exactly the reads it needs, and nothing more.
+t_manifests_grant_least_privilege() {
+	cp=$T/cp
+	trap '"$TOP/hack/k8s/controlplane.sh" down "$cp"' EXIT
+	"$TOP/hack/k8s/controlplane.sh" up "$cp" >/dev/null
+	. "$cp/env"
+	$KUBECTL apply -f "$TOP/manifests/" >/dev/null
+	sa=system:serviceaccount:kube-system:porin-agent
+	can() { $KUBECTL auth can-i --as "$sa" "$@" 2>/dev/null; }
+	for r in pods namespaces nodes services endpointslices.discovery.k8s.io \
+		networkpolicies.networking.k8s.io; do
+		for v in get list watch; do
+			[ "$(can "$v" "$r" -A)" = yes ] || fail "agent cannot $v $r"
+		done
+		for v in create update patch delete; do
+			[ "$(can "$v" "$r" -A)" = no ] || fail "agent may $v $r"
+		done
+	done
+	for r in secrets configmaps serviceaccounts/token; do
+		[ "$(can get "$r" -A)" = no ] || fail "agent may read $r"
+	done
+}
+
 run_tests
