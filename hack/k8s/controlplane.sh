@@ -6,13 +6,18 @@
 #
 #   hack/k8s/controlplane.sh up DIR     start it; everything lives under DIR
 #   hack/k8s/controlplane.sh down DIR   stop every process, remove DIR
+#   hack/k8s/controlplane.sh stop-apiserver DIR    kill kube-apiserver only
+#   hack/k8s/controlplane.sh start-apiserver DIR   start it again, same flags
+#   hack/k8s/controlplane.sh restart-apiserver DIR both (tests of watches
+#                                                  surviving an outage)
 #
 # After `up`, DIR holds:
 #   admin.kubeconfig   cluster-admin credentials (kubectl --kubeconfig)
 #   agent.token        a bearer token for the user "porin-agent" (no rights
 #                      until manifests/ bind it)
 #   pki/ca.crt         the cluster CA
-#   env                APISERVER=https://ADDR:PORT, KUBECTL=..., BIN=...
+#   env                APISERVER=https://ADDR:PORT, KUBECTL=..., BIN=...,
+#                      ETCD_ENDPOINT=http://127.0.0.1:PORT (etcdctl --endpoints)
 #
 # Knobs (environment): ADDRESS (default 127.0.0.1, the address the apiserver
 # binds and advertises), APISERVER_PORT / ETCD_PORT (default: free ports),
@@ -119,7 +124,8 @@ up() {
 		--initial-cluster "porin=http://127.0.0.1:$etcd_peer" --log-level warn
 	wait_ready etcd 20 etcdctl --endpoints "127.0.0.1:$etcd_port" endpoint health
 
-	start kube-apiserver "$bin/kube-apiserver" \
+	# Kept so start-apiserver can bring it back with the same flags.
+	local apiserver_cmd=("$bin/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$etcd_port" \
 		--bind-address "$ADDRESS" --advertise-address "$ADDRESS" --secure-port "$api_port" \
 		--tls-cert-file "$DIR/pki/apiserver.crt" --tls-private-key-file "$DIR/pki/apiserver.key" \
@@ -129,7 +135,9 @@ up() {
 		--service-account-signing-key-file "$DIR/pki/sa.key" \
 		--service-cluster-ip-range "${SERVICE_CIDR:-10.96.0.0/16}" \
 		--authorization-mode Node,RBAC --token-auth-file "$DIR/tokens.csv" \
-		--allow-privileged=true --profiling=false --v=1
+		--allow-privileged=true --profiling=false --v=1)
+	printf '%q ' "${apiserver_cmd[@]}" >"$DIR/apiserver.cmd"
+	start kube-apiserver "${apiserver_cmd[@]}"
 	wait_ready kube-apiserver 90 "$bin/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz
 
 	start kube-controller-manager "$bin/kube-controller-manager" \
@@ -141,7 +149,11 @@ up() {
 		--service-account-private-key-file "$DIR/pki/sa.key" --root-ca-file "$DIR/pki/ca.crt" \
 		--service-cluster-ip-range "${SERVICE_CIDR:-10.96.0.0/16}" \
 		--allocate-node-cidrs=true --cluster-cidr "${CLUSTER_CIDR:-10.244.0.0/16}" \
-		--node-cidr-mask-size "${NODE_CIDR_MASK:-24}" --controllers '*' --v=1
+		--node-cidr-mask-size "${NODE_CIDR_MASK:-24}" --v=1 \
+		--controllers '*,-node-lifecycle-controller'
+	# No kubelet posts node heartbeats here (hack/cluster plays its part for
+	# pod networking only), so node-lifecycle would taint every node and
+	# evict its pods after five minutes: it is off.
 	start kube-scheduler "$bin/kube-scheduler" \
 		--kubeconfig "$DIR/scheduler.kubeconfig" \
 		--authentication-kubeconfig "$DIR/scheduler.kubeconfig" \
@@ -152,8 +164,37 @@ up() {
 APISERVER=$APISERVER
 BIN=$bin
 KUBECTL="$bin/kubectl --kubeconfig $DIR/admin.kubeconfig"
+ETCD_ENDPOINT=http://127.0.0.1:$etcd_port
 ENV
 	echo "control plane up: $APISERVER (kubectl --kubeconfig $DIR/admin.kubeconfig)"
+}
+
+stop_pid() { # stop_pid NAME: TERM, then KILL after 5 s
+	local pid
+	[ -s "$DIR/pids/$1" ] || return 0
+	pid=$(cat "$DIR/pids/$1")
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+stop-apiserver() {
+	stop_pid kube-apiserver
+	: >"$DIR/pids/kube-apiserver"
+}
+
+start-apiserver() {
+	local bin
+	bin=$(. "$DIR/env" && echo "$BIN")
+	[ -s "$DIR/apiserver.cmd" ] || { echo "no apiserver.cmd in $DIR" >&2; return 1; }
+	eval "start kube-apiserver $(cat "$DIR/apiserver.cmd")"
+	wait_ready kube-apiserver 90 "$bin/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz
+}
+
+restart-apiserver() {
+	stop-apiserver
+	start-apiserver
 }
 
 down() {
@@ -171,13 +212,13 @@ down() {
 }
 
 case "${1:-}" in
-up|down)
-	[ $# -eq 2 ] || { echo "usage: $0 up|down DIR" >&2; exit 2; }
+up|down|stop-apiserver|start-apiserver|restart-apiserver)
+	[ $# -eq 2 ] || { echo "usage: $0 up|down|{stop,start,restart}-apiserver DIR" >&2; exit 2; }
 	DIR=$(mkdir -p "$2" && cd "$2" && pwd)
 	"$1"
 	;;
 *)
-	echo "usage: $0 up|down DIR" >&2
+	echo "usage: $0 up|down|{stop,start,restart}-apiserver DIR" >&2
 	exit 2
 	;;
 esac
