@@ -14,6 +14,7 @@
 #include "ipam.h"
 #include "ipam_store.h"
 #include "log.h"
+#include "reaper.h"
 #include "tc_attach.h"
 
 static int fail(struct agent_err *e, int err, const char *fmt, ...)
@@ -104,13 +105,16 @@ static int map_write(struct agent *a, const struct ep_record *rec)
 	return dp_ipcache_upsert(a->dp, rec->ip_be, 32, &ipc);
 }
 
-/* Does a record other than key @skip_cid/@skip_ifname use this ifindex/IP?
- * Then its map entries are not ours to delete. */
+/* Does an active record other than @skip's key use this ifindex/IP?  Then
+ * its map entries are not ours to delete.  DELETING records own no map
+ * entries any more (endpoint_delete removed them). */
 static bool ifindex_used(const struct agent *a, int ifindex, const struct ep_record *skip)
 {
 	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
 		const struct ep_record *r = ep_store_at(a->eps, i);
 
+		if (r->state == EP_STATE_DELETING)
+			continue;
 		if (skip && strcmp(r->container_id, skip->container_id) == 0 &&
 		    strcmp(r->ifname, skip->ifname) == 0)
 			continue;
@@ -125,6 +129,8 @@ static bool ip_used(const struct agent *a, uint32_t ip_be, const struct ep_recor
 	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
 		const struct ep_record *r = ep_store_at(a->eps, i);
 
+		if (r->state == EP_STATE_DELETING)
+			continue;
 		if (skip && strcmp(r->container_id, skip->container_id) == 0 &&
 		    strcmp(r->ifname, skip->ifname) == 0)
 			continue;
@@ -132,6 +138,35 @@ static bool ip_used(const struct agent *a, uint32_t ip_be, const struct ep_recor
 			return true;
 	}
 	return false;
+}
+
+/* The DELETING record still holding @ip_be (its old veth and host route
+ * exist until the reaper is done), or NULL. */
+static const struct ep_record *ip_held_by_deleting(const struct agent *a, uint32_t ip_be)
+{
+	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
+		const struct ep_record *r = ep_store_at(a->eps, i);
+
+		if (r->state == EP_STATE_DELETING && r->ip_be == ip_be)
+			return r;
+	}
+	return NULL;
+}
+
+size_t agent_deleting_count(const struct agent *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ep_store_count(a->eps); i++)
+		if (ep_store_at(a->eps, i)->state == EP_STATE_DELETING)
+			n++;
+	return n;
+}
+
+static int torn_down(struct agent_err *e, const char *container_id, const char *ifname)
+{
+	return fail(e, -EAGAIN, "the previous attachment %s/%s is still being torn down; "
+		    "try again later", container_id, ifname);
 }
 
 /* Remove the entries @rec owns: its ifindex key unless @keep_ifindex, its IP
@@ -169,6 +204,8 @@ int agent_ip_allocate(struct agent *a, const char *container_id, const char *ifn
 	err = owner_of(container_id, ifname, owner);
 	if (err < 0)
 		return fail(e, err, "owner name too long");
+	if (ep_op_gate(ep_store_find(a->eps, container_id, ifname), EP_OP_IP_ALLOCATE) < 0)
+		return torn_down(e, container_id, ifname);
 	fresh = ipam_allocate(a->ipam, owner, &ip);
 	if (fresh == -ENOSPC)
 		return fail(e, fresh, "pod CIDR %s is exhausted", a->cfg.pod_cidr);
@@ -208,10 +245,13 @@ static int ip_release(struct agent *a, const char *owner, uint32_t *ret_ip, stru
 int agent_ip_release(struct agent *a, const char *container_id, const char *ifname,
 		     struct agent_err *e)
 {
+	const struct ep_record *rec = ep_store_find(a->eps, container_id, ifname);
 	char owner[IPAM_OWNER_MAX + 1];
 	int err;
 
-	if (ep_store_find(a->eps, container_id, ifname))
+	if (ep_op_gate(rec, EP_OP_IP_RELEASE) == 1)
+		return 0;
+	if (rec)
 		return fail(e, -EBUSY, "an endpoint is registered for %s/%s; use endpoint_delete",
 			    container_id, ifname);
 	err = owner_of(container_id, ifname, owner);
@@ -225,7 +265,7 @@ int agent_ip_release(struct agent *a, const char *container_id, const char *ifna
 int agent_endpoint_add(struct agent *a, struct ep_record *rec, struct agent_err *e)
 {
 	char owner[IPAM_OWNER_MAX + 1], buf[INET_ADDRSTRLEN];
-	const struct ep_record *cur;
+	const struct ep_record *cur, *holder;
 	struct ep_record old;
 	bool had_old = false;
 	uint32_t ip = ntohl(rec->ip_be);
@@ -234,13 +274,22 @@ int agent_endpoint_add(struct agent *a, struct ep_record *rec, struct agent_err 
 	err = owner_of(rec->container_id, rec->ifname, owner);
 	if (err < 0)
 		return fail(e, err, "owner name too long");
+	cur = ep_store_find(a->eps, rec->container_id, rec->ifname);
+	if (ep_op_gate(cur, EP_OP_ENDPOINT_ADD) < 0)
+		return torn_down(e, rec->container_id, rec->ifname);
 	if (!ipam_assignable(a->ipam, ip))
 		return fail(e, -EINVAL, "ip %s is not an assignable address of pod CIDR %s",
 			    ip_str(rec->ip_be, buf), a->cfg.pod_cidr);
 	if (ip_used(a, rec->ip_be, rec))
 		return fail(e, -EADDRINUSE, "ip %s belongs to another endpoint",
 			    ip_str(rec->ip_be, buf));
-	cur = ep_store_find(a->eps, rec->container_id, rec->ifname);
+	/* A delegated IPAM plugin may hand out an address again at once. */
+	holder = ip_held_by_deleting(a, rec->ip_be);
+	if (holder)
+		return fail(e, -EAGAIN, "ip %s is held until the veth of %s/%s is gone; "
+			    "try again later", ip_str(rec->ip_be, buf), holder->container_id,
+			    holder->ifname);
+	rec->state = EP_STATE_ACTIVE;
 	if (cur) {
 		old = *cur;
 		had_old = true;
@@ -310,19 +359,46 @@ err_ipam:
 	return err;
 }
 
-static int endpoint_remove(struct agent *a, const struct ep_record *found, struct agent_err *e)
+static struct reaper_job *job_new(const struct ep_record *rec)
 {
-	struct ep_record rec = *found;	/* @found dies with the store entry */
+	struct reaper_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	strcpy(job->container_id, rec->container_id);
+	strcpy(job->ifname, rec->ifname);
+	strcpy(job->host_ifname, rec->host_ifname);
+	job->host_ifindex = rec->host_ifindex;
+	return job;
+}
+
+/* ACTIVE → DELETING: map entries out, the new state on disk, the veth to the
+ * reaper.  A failure leaves the record ACTIVE, for a retry to find. */
+static int endpoint_begin_delete(struct agent *a, const struct ep_record *found,
+				 struct agent_err *e)
+{
+	struct ep_record rec = *found;	/* @found may move when the store changes */
+	struct reaper_job *job;
 	int err;
 
+	/* First: once the record says DELETING, the job must be queued. */
+	job = job_new(&rec);
+	if (!job)
+		return fail(e, -ENOMEM, "out of memory");
 	err = map_remove(a, &rec, ifindex_used(a, rec.host_ifindex, &rec),
 			 ip_used(a, rec.ip_be, &rec));
-	if (err < 0)
+	if (err < 0) {
+		free(job);
 		return fail(e, err, "cannot remove datapath map entries: %s", strerror(-err));
-	/* The record goes last: if anything before fails, a retry finds it. */
-	err = ep_store_remove(a->eps, rec.container_id, rec.ifname);
-	if (err < 0)
-		return fail(e, err, "cannot remove endpoint record: %s", strerror(-err));
+	}
+	rec.state = EP_STATE_DELETING;
+	err = ep_store_put(a->eps, &rec);
+	if (err < 0) {
+		free(job);
+		return fail(e, err, "cannot mark the endpoint record deleting: %s",
+			    strerror(-err));
+	}
+	reaper_submit(a->reaper, job);
 	return 0;
 }
 
@@ -331,7 +407,7 @@ int agent_endpoint_delete(struct agent *a, const char *container_id, const char 
 {
 	char owner[IPAM_OWNER_MAX + 1];
 	const struct ep_record *rec;
-	int err, removed = 0;
+	int err;
 
 	err = owner_of(container_id, ifname, owner);
 	if (err < 0)
@@ -340,13 +416,128 @@ int agent_endpoint_delete(struct agent *a, const char *container_id, const char 
 	if (rec) {
 		if (ret_host_ifname)
 			strcpy(ret_host_ifname, rec->host_ifname);
-		err = endpoint_remove(a, rec, e);
-		if (err < 0)
-			return err;
-		removed = 1;
+		if (ep_op_gate(rec, EP_OP_ENDPOINT_DELETE) == 0) {
+			err = endpoint_begin_delete(a, rec, e);
+			if (err < 0)
+				return err;
+		}
+		return AGENT_DEL_PENDING;
 	}
+	/* An IP without an endpoint (ADD died before endpoint_add): no veth of
+	 * ours is known, so the caller deletes whatever carries the name. */
 	err = ip_release(a, owner, NULL, e);
-	return err < 0 ? err : removed;
+	return err < 0 ? err : AGENT_DEL_NONE;
+}
+
+/* --- the reaper's results ---------------------------------------------------- */
+
+/* The veth is gone: release the IP, then drop the record (last, so that a
+ * failure leaves it DELETING for the next try). */
+static int endpoint_finish_delete(struct agent *a, const struct ep_record *rec,
+				  struct agent_err *e)
+{
+	char owner[IPAM_OWNER_MAX + 1];
+	int err;
+
+	err = owner_of(rec->container_id, rec->ifname, owner);
+	if (err < 0)
+		return fail(e, err, "owner name too long");
+	err = ip_release(a, owner, NULL, e);
+	if (err < 0)
+		return err;
+	err = ep_store_remove(a->eps, rec->container_id, rec->ifname);
+	if (err < 0)
+		return fail(e, err, "cannot remove endpoint record: %s", strerror(-err));
+	return 0;
+}
+
+/* 0.1 s, 0.2 s, 0.4 s ... then every 30 s. */
+static unsigned int retry_delay_ms(unsigned int attempt)
+{
+	unsigned int ms = attempt >= 9 ? 30000 : 100u << attempt;
+
+	return ms < 30000 ? ms : 30000;
+}
+
+static unsigned long long us_between(uint64_t from_ns, uint64_t to_ns)
+{
+	return to_ns > from_ns ? (unsigned long long)((to_ns - from_ns) / 1000) : 0;
+}
+
+static void reaper_job_done(struct agent *a, struct reaper_job *job)
+{
+	const struct ep_record *found = ep_store_find(a->eps, job->container_id, job->ifname);
+	struct agent_err e = { { 0 } };
+	char ip[INET_ADDRSTRLEN];
+	struct ep_record rec;
+	int err;
+
+	if (!found || found->state != EP_STATE_DELETING) {
+		/* Only DELETING records queue jobs, and only their job ends that
+		 * state: nothing should get here. */
+		log_warn("reaper finished a job nobody waits for", "container_id=%s ifname=%s "
+			 "host_ifname=%s", job->container_id, job->ifname, job->host_ifname);
+		free(job);
+		return;
+	}
+	rec = *found;	/* @found dies with the record */
+	err = job->err;
+	if (err < 0)
+		fail(&e, err, "cannot delete the host veth: %s", strerror(-err));
+	else
+		err = endpoint_finish_delete(a, &rec, &e);
+	if (err < 0) {
+		job->delay_ms = retry_delay_ms(job->attempt);
+		log_warn("endpoint teardown failed, will retry", "container_id=%s ifname=%s "
+			 "host_ifname=%s attempt=%u retry_in_ms=%u err=%s error=\"%s\"",
+			 rec.container_id, rec.ifname, rec.host_ifname, job->attempt + 1,
+			 job->delay_ms, log_errno_name(err), e.msg);
+		job->attempt++;
+		reaper_submit(a->reaper, job);
+		return;
+	}
+	log_info("endpoint teardown finished", "container_id=%s ifname=%s endpoint_id=%u ip=%s "
+		 "host_ifname=%s veth=%s attempts=%u queued_us=%llu unlink_us=%llu total_us=%llu",
+		 rec.container_id, rec.ifname, rec.endpoint_id, ip_str(rec.ip_be, ip),
+		 rec.host_ifname, job->found ? "deleted" : "already-gone", job->attempt + 1,
+		 us_between(job->submit_ns, job->start_ns), us_between(job->start_ns, job->end_ns),
+		 us_between(job->first_submit_ns, reaper_now_ns()));
+	free(job);
+}
+
+void agent_reaper_collect(struct agent *a)
+{
+	struct reaper_job *job = reaper_collect(a->reaper);
+
+	while (job) {
+		struct reaper_job *next = job->next;
+
+		reaper_job_done(a, job);	/* frees or resubmits it */
+		job = next;
+	}
+}
+
+void agent_reaper_resume(struct agent *a)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
+		const struct ep_record *r = ep_store_at(a->eps, i);
+		struct reaper_job *job;
+
+		if (r->state != EP_STATE_DELETING)
+			continue;
+		job = job_new(r);
+		if (!job) {
+			log_error("out of memory: endpoint teardown waits for the next start",
+				  "container_id=%s ifname=%s", r->container_id, r->ifname);
+			continue;
+		}
+		reaper_submit(a->reaper, job);
+		n++;
+	}
+	if (n)
+		log_info("resuming endpoint teardowns left by the previous run", "deleting=%u", n);
 }
 
 static bool key_valid(const struct agent_key *valid, size_t n, const char *container_id,
@@ -364,28 +555,26 @@ int agent_gc(struct agent *a, const struct agent_key *valid, size_t n_valid,
 {
 	struct agent_err e;
 	char host[IFNAMSIZ];
-	size_t i = 0, cursor = 0;
+	size_t cursor = 0;
 	const char *owner;
 	uint32_t ip;
 	int err;
 
-	/* Endpoints (their IP goes with them).  Removal swaps the last record
-	 * into slot i, so only advance when slot i stays. */
-	while (i < ep_store_count(a->eps)) {
+	/* Endpoints: they turn DELETING (the record stays in its slot, so the
+	 * walk goes on) and their IP goes with their veth, later. */
+	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
 		const struct ep_record *r = ep_store_at(a->eps, i);
 		struct agent_key k;
 
-		if (key_valid(valid, n_valid, r->container_id, r->ifname)) {
-			i++;
+		if (ep_op_gate(r, EP_OP_GC) != 0 ||
+		    key_valid(valid, n_valid, r->container_id, r->ifname))
 			continue;
-		}
 		strcpy(k.container_id, r->container_id);
 		strcpy(k.ifname, r->ifname);
 		err = agent_endpoint_delete(a, k.container_id, k.ifname, host, &e);
 		if (err < 0) {
 			log_warn("gc: cannot remove endpoint", "container_id=%s ifname=%s err=%s",
 				 k.container_id, k.ifname, log_errno_name(err));
-			i++;
 			continue;
 		}
 		err = removed(ctx, k.container_id, k.ifname, host);
@@ -393,12 +582,14 @@ int agent_gc(struct agent *a, const struct agent_key *valid, size_t n_valid,
 			return err;
 	}
 
-	/* IP allocations without an endpoint. */
+	/* IP allocations without an endpoint (those of endpoints, DELETING or
+	 * kept, are not this walk's to release). */
 	while (ipam_next(a->ipam, &cursor, &ip, &owner)) {
 		char cid[EP_CONTAINER_ID_MAX + 1], ifname[IFNAMSIZ], copy[IPAM_OWNER_MAX + 1];
 		bool ours = ep_owner_split(owner, cid, ifname) == 0;
 
-		if (ours && key_valid(valid, n_valid, cid, ifname))
+		if (ours && (key_valid(valid, n_valid, cid, ifname) ||
+			     ep_store_find(a->eps, cid, ifname)))
 			continue;
 		snprintf(copy, sizeof(copy), "%s", owner);
 		err = ip_release(a, copy, NULL, &e);
@@ -498,7 +689,7 @@ static int reconcile_prune(struct agent *a, unsigned int *ret_pruned)
 
 int agent_reconcile(struct agent *a)
 {
-	unsigned int attached = 0, gone = 0, failed = 0, pruned = 0;
+	unsigned int attached = 0, gone = 0, failed = 0, pruned = 0, deleting = 0;
 	int from_fd, to_fd, err;
 
 	dp_prog_fds(a->dp, &from_fd, &to_fd);
@@ -506,6 +697,13 @@ int agent_reconcile(struct agent *a)
 		const struct ep_record *r = ep_store_at(a->eps, i);
 		unsigned int idx;
 
+		/* Its entries go in the prune below; its veth goes through the
+		 * reaper (agent_reaper_resume()); its IP is held by its file,
+		 * unless the previous run died after releasing it. */
+		if (r->state == EP_STATE_DELETING) {
+			deleting++;
+			continue;
+		}
 		reconcile_ipam(a, r);
 		err = map_write(a, r);
 		if (err < 0) {
@@ -541,8 +739,8 @@ int agent_reconcile(struct agent *a)
 		log_error("cannot prune stale map entries", "err=%s", log_errno_name(err));
 		failed++;
 	}
-	log_info("reconciled endpoints", "endpoints=%zu attached=%u veth_gone=%u "
-		 "stale_map_entries_removed=%u failed=%u", ep_store_count(a->eps), attached,
-		 gone, pruned, failed);
+	log_info("reconciled endpoints", "endpoints=%zu attached=%u veth_gone=%u deleting=%u "
+		 "stale_map_entries_removed=%u failed=%u", ep_store_count(a->eps) - deleting,
+		 attached, gone, deleting, pruned, failed);
 	return 0;
 }

@@ -146,6 +146,9 @@ int ep_record_from_json(const json_t *obj, bool with_id, struct ep_record *ret,
 		if (!json_is_integer(v) || n < 1 || n > UINT32_MAX)
 			FAIL("endpoint_id");
 		r.endpoint_id = (uint32_t)n;
+		v = json_object_get(obj, "state");
+		if (v && ep_state_parse(json_string_value(v), &r.state) < 0)
+			FAIL("state");
 	}
 	if (get_str(obj, "container_id", true, r.container_id, sizeof(r.container_id)) < 0 ||
 	    !ep_container_id_valid(r.container_id))
@@ -189,7 +192,7 @@ json_t *ep_record_to_json(const struct ep_record *rec)
 	inet_ntop(AF_INET, &in, ip, sizeof(ip));
 	ep_mac_format(rec->host_mac, host_mac);
 	ep_mac_format(rec->pod_mac, pod_mac);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}",
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}",
 			 "endpoint_id", (json_int_t)rec->endpoint_id,
 			 "container_id", rec->container_id,
 			 "ifname", rec->ifname,
@@ -200,7 +203,42 @@ json_t *ep_record_to_json(const struct ep_record *rec)
 			 "host_mac", host_mac,
 			 "pod_mac", pod_mac,
 			 "pod_namespace", rec->pod_namespace,
-			 "pod_name", rec->pod_name);
+			 "pod_name", rec->pod_name,
+			 "state", ep_state_name(rec->state));
+}
+
+const char *ep_state_name(enum ep_state state)
+{
+	return state == EP_STATE_DELETING ? "deleting" : "active";
+}
+
+int ep_state_parse(const char *s, enum ep_state *ret)
+{
+	if (s && strcmp(s, "active") == 0)
+		*ret = EP_STATE_ACTIVE;
+	else if (s && strcmp(s, "deleting") == 0)
+		*ret = EP_STATE_DELETING;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int ep_op_gate(const struct ep_record *rec, enum ep_op op)
+{
+	if (!rec || rec->state != EP_STATE_DELETING)
+		return 0;
+	switch (op) {
+	case EP_OP_IP_ALLOCATE:
+	case EP_OP_ENDPOINT_ADD:
+		return -EAGAIN;
+	case EP_OP_ENDPOINT_GET:
+		return -ENOENT;
+	case EP_OP_IP_RELEASE:		/* released when the veth is gone */
+	case EP_OP_ENDPOINT_DELETE:	/* already going */
+	case EP_OP_GC:
+		return 1;
+	}
+	return -EINVAL;
 }
 
 int ep_owner(const char *container_id, const char *ifname, char *buf, size_t size)

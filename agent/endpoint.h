@@ -19,6 +19,18 @@
 #define EP_NETNS_MAX		1024
 #define EP_K8S_NAME_MAX		253	/* DNS subdomain */
 
+/*
+ * Life cycle of a record.  ACTIVE from endpoint_add; DELETING from
+ * endpoint_delete until the host veth is really gone: its map entries are
+ * already removed, its IP is still held (so no new pod can get the address
+ * while the old veth and its host route exist), and the record file says
+ * "deleting" so a restarted agent resumes the teardown.
+ */
+enum ep_state {
+	EP_STATE_ACTIVE,
+	EP_STATE_DELETING,
+};
+
 struct ep_record {
 	uint32_t endpoint_id;			/* 1.., lowest unused at first add */
 	char container_id[EP_CONTAINER_ID_MAX + 1];
@@ -31,6 +43,7 @@ struct ep_record {
 	uint8_t pod_mac[6];
 	char pod_namespace[EP_K8S_NAME_MAX + 1];	/* "" when unknown */
 	char pod_name[EP_K8S_NAME_MAX + 1];
+	enum ep_state state;
 };
 
 /* Field checks, shared with the API handlers, matching the CNI spec:
@@ -46,13 +59,40 @@ int ep_ipv4_parse(const char *s, uint32_t *ret_be);
 
 /*
  * Decode and validate a record from its JSON object.  @with_id: require
- * "endpoint_id" (stored records) or ignore it (API requests, where the agent
- * assigns it).  On -EINVAL *ret_field names the offending field.
+ * "endpoint_id" and read an optional "state" (stored records; absent means
+ * "active", as in files older than the field) or ignore both (API requests,
+ * where the agent assigns them).  On -EINVAL *ret_field names the offending
+ * field.
  */
 int ep_record_from_json(const json_t *obj, bool with_id, struct ep_record *ret,
 			const char **ret_field);
-/* New reference, or NULL on allocation failure. */
+/* New reference, or NULL on allocation failure.  Carries "state". */
 json_t *ep_record_to_json(const struct ep_record *rec);
+
+/* "active" / "deleting", and back (-EINVAL for anything else). */
+const char *ep_state_name(enum ep_state state);
+int ep_state_parse(const char *s, enum ep_state *ret);
+
+/*
+ * What an operation on an attachment may do, given the record of its key
+ * (NULL: none).  Pure, so the rules live in one place and are unit-tested:
+ *   0        proceed as usual (no record, or an active one);
+ *   1        nothing to do, answer ok at once (delete/gc/ip_release of an
+ *            attachment already being torn down: it is going anyway);
+ *   -EAGAIN  not now: the previous attachment is still being torn down
+ *            (ip_allocate, endpoint_add; the CNI maps it to code 11);
+ *   -ENOENT  as if there were no record (endpoint_get).
+ */
+enum ep_op {
+	EP_OP_IP_ALLOCATE,
+	EP_OP_IP_RELEASE,
+	EP_OP_ENDPOINT_ADD,
+	EP_OP_ENDPOINT_GET,
+	EP_OP_ENDPOINT_DELETE,
+	EP_OP_GC,
+};
+
+int ep_op_gate(const struct ep_record *rec, enum ep_op op);
 
 /* The owner string IPAM uses for this interface: "container_id/ifname". */
 int ep_owner(const char *container_id, const char *ifname, char *buf, size_t size);

@@ -100,13 +100,15 @@ int cni_agent_endpoint_add(const struct cni_conf *c, const struct cni_env *env,
 	return agent_call(c, req, NULL, 0, e);
 }
 
+/* 1 when the agent answered "pending" (it deletes the recorded veth itself,
+ * in the background), else 0; or -errno. */
 int cni_agent_endpoint_delete(const struct cni_conf *c, const char *container_id,
 			      const char *ifname, char ret_host_ifname[IFNAMSIZ],
 			      struct cni_error *e)
 {
 	const char *host;
 	json_t *resp;
-	int err;
+	int err, pending;
 
 	ret_host_ifname[0] = '\0';
 	err = agent_call(c, json_pack("{s:s, s:s, s:s}", "op", "endpoint_delete",
@@ -117,8 +119,9 @@ int cni_agent_endpoint_delete(const struct cni_conf *c, const char *container_id
 	host = json_string_value(json_object_get(resp, "host_ifname"));
 	if (host && cni_ifname_valid(host))
 		snprintf(ret_host_ifname, IFNAMSIZ, "%s", host);
+	pending = json_is_true(json_object_get(resp, "pending")) && ret_host_ifname[0];
 	json_decref(resp);
-	return 0;
+	return pending;
 }
 
 int cni_agent_endpoint_get(const struct cni_conf *c, const struct cni_env *env,

@@ -101,6 +101,25 @@ def cni(out):
             lines.append(f"- {op} p50 porin/ptp = {r:.3f}, target ≤ {target}: "
                          f"{'met' if r <= target else 'NOT met'}")
 
+    if ("porin", "DEL_DONE") in ms:
+        rows_ = [("porin DEL: what the runtime waits for", ("porin", "DEL")),
+                 ("porin teardown: DEL start → the agent finished it (veth deleted, "
+                  "IP released)", ("porin", "DEL_DONE")),
+                 ("of which the agent worker's veth delete (`RTM_DELLINK`)",
+                  ("porin", "DEL_UNLINK"))]
+        if "ptp" in plugins:
+            rows_.append(("ptp DEL (deletes its veth before answering), same run",
+                          ("ptp", "DEL")))
+        lines += ["", "porin's DEL answers before its veth is gone; the agent deletes it in the "
+                  "background, then releases the IP (each porin batch waits for that before "
+                  "the next batch). The teardown runs from DEL start to the agent's "
+                  "\"endpoint teardown finished\" and includes waiting behind the previous "
+                  "pods' veths, which this benchmark DELs back to back:", "",
+                  "| porin DEL, per pod | n | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+        for label_, key in rows_:
+            v = ms.get(key, [])
+            lines.append(f"| {label_} | {len(v)} | {fmt(pct(v, 50))} | {fmt(pct(v, 99))} |")
+
     ops = agent_ops(os.path.join(out, "porin-agent.cni.log"))
     if ops:
         lines += ["", "porin-agent's own time per local-API request during the run "

@@ -89,6 +89,26 @@ pod_add() {
 
 pod_del() { netconf | cni DEL "$1" >/dev/null; }
 
+# settle: wait (up to 5 s) until the agent has finished every endpoint
+# teardown: DEL and GC answer as soon as the map entries are gone, and the
+# agent deletes the veth and then releases the IP in the background.  Check
+# maps right after DEL; check veths and IPs after settle.
+settle() {
+	local d
+	for _ in $(seq 1 100); do
+		d=$(agent_status deleting)
+		[ "$d" = 0 ] && return 0
+		sleep 0.05
+	done
+	fail "agent did not settle within 5 s: deleting=$d"
+}
+
+# agent_status FIELD: one field of porinctl status -o json.
+agent_status() { "$BIN/porinctl" --socket "$SOCK" status -o json | jq -r ".$1"; }
+
+# api JSON: send one raw request to the agent's socket, print the answer.
+api() { printf '%s\n' "$1" | in_node socat -t 2 - "UNIX-CONNECT:$SOCK"; }
+
 # Count entries of a pinned map.
 map_count() { bpftool map dump pinned "$BPF_ROOT/$1" -j 2>/dev/null | jq 'length'; }
 lxc_count() { in_node ip -o link show | grep -c ': lxc' || true; }

@@ -97,6 +97,24 @@ t_agent_down_gives_try_again_and_leaves_nothing() {
 	return 0
 }
 
+# Without an agent DEL deletes the veth itself and asks for a retry (11); the
+# retry, with the agent back, releases the rest.
+t_del_with_agent_down_deletes_the_veth_and_asks_to_retry() {
+	pod_netns a
+	pod_add a >/dev/null
+	agent_stop
+	rc=0; out=$(netconf | cni DEL a) || rc=$?
+	expect_error 11 "$out" $rc
+	[ "$(lxc_count)" = 0 ] || fail "DEL without agent left the veth"
+	agent_start
+	netconf | cni DEL a >/dev/null || fail "retried DEL"
+	settle
+	[ "$(ls "$STATE/ipam" | wc -l)" = 0 ] || fail "IP not released by the retried DEL"
+	[ "$(map_count pn_endpoints)" = 0 ] || fail "endpoint map entries left"
+	grep -q 'msg="endpoint teardown finished" container_id=ctr-a .*veth=already-gone' \
+		"$T/agent.log" || fail "the agent's teardown did not find the veth gone"
+}
+
 t_agent_rejects_bad_requests() {
 	# Garbage on the socket gets an error answer, and the agent keeps serving.
 	out=$(printf 'not json\n' | in_node socat -t 2 - "UNIX-CONNECT:$SOCK")

@@ -107,18 +107,22 @@ t_del_releases_everything_and_is_idempotent() {
 	[ "$(map_count pn_ipcache)" = 2 ] || fail "ipcache: want 2"
 
 	pod_del a || fail "DEL a"
-	[ "$(lxc_count)" = 1 ] || fail "veth of a left behind"
+	# The map entries go before DEL answers; the veth and then the IP follow.
 	[ "$(map_count pn_endpoints)" = 2 ] || fail "endpoint map entries of a left behind"
 	[ "$(map_count pn_ipcache)" = 1 ] || fail "ipcache entry of a left behind"
+	pod_del a || fail "second DEL of a (teardown maybe pending) must succeed"
+	settle
+	[ "$(lxc_count)" = 1 ] || fail "veth of a left behind"
 	[ "$(ls "$STATE/ipam" | wc -l)" = 1 ] || fail "IP of a not released"
-	pod_del a || fail "second DEL of a must succeed"
+	pod_del a || fail "third DEL of a (all gone) must succeed"
 
 	# DEL after the runtime already removed the netns.
 	ip netns del "$(pod_ns b)"
 	pod_del b || fail "DEL b with its netns gone"
-	[ "$(lxc_count)" = 0 ] || fail "veth of b left behind"
 	[ "$(map_count pn_endpoints)" = 0 ] || fail "endpoint map not empty"
 	[ "$(map_count pn_ipcache)" = 0 ] || fail "ipcache not empty"
+	settle
+	[ "$(lxc_count)" = 0 ] || fail "veth of b left behind"
 	[ "$(ls "$STATE/ipam" | wc -l)" = 0 ] || fail "IPs not released"
 	[ "$("$BIN/porinctl" --socket "$SOCK" endpoint list -o json | jq '.endpoints | length')" = 0 ] ||
 		fail "agent still lists endpoints"
@@ -137,9 +141,10 @@ t_fifty_concurrent_adds_and_dels() {
 	for i in $(seq 1 $n); do (netconf | cni DEL "c$i" >"$T/del.$i"; echo $? >"$T/delrc.$i") & done
 	wait
 	[ "$(cat "$T"/delrc.* | sort -u)" = 0 ] || fail "a DEL failed"
-	[ "$(lxc_count)" = 0 ] || fail "veths left: $(lxc_count)"
 	[ "$(map_count pn_endpoints)" = 0 ] || fail "endpoint entries left"
 	[ "$(map_count pn_ipcache)" = 0 ] || fail "ipcache entries left"
+	settle
+	[ "$(lxc_count)" = 0 ] || fail "veths left: $(lxc_count)"
 	[ "$(ls "$STATE/ipam" | wc -l)" = 0 ] || fail "IPs left allocated"
 }
 
@@ -159,12 +164,134 @@ t_gc_releases_stale_attachments() {
 	conf=$(netconf | jq -c '. + {"cni.dev/valid-attachments": [{"containerID": "ctr-b", "ifname": "eth0"}]}')
 	in_node env -i PATH="$PATH" CNI_COMMAND=GC CNI_PATH="$BIN" "$BIN/porin" <<<"$conf" ||
 		fail "GC failed"
-	[ "$(lxc_count)" = 1 ] || fail "stale veths left: $(lxc_count)"
 	[ "$(map_count pn_endpoints)" = 2 ] || fail "stale endpoint entries left"
+	settle
+	[ "$(lxc_count)" = 1 ] || fail "stale veths left: $(lxc_count)"
 	[ "$(ls "$STATE/ipam" | wc -l)" = 1 ] || fail "stale IPs left"
 	"$BIN/porinctl" --socket "$SOCK" endpoint list -o json |
 		jq -e '.endpoints | length == 1 and .[0].container_id == "ctr-b"' >/dev/null ||
 		fail "the valid attachment was not kept"
+}
+
+# DEL answers once the pod's map entries are gone; the agent deletes the veth
+# afterwards and releases the IP only after that.
+t_del_leaves_the_veth_to_the_agent() {
+	pod_netns a; pod_netns b
+	ipa=$(pod_add a); pod_add b >/dev/null
+	in_pod b ping -c 1 -W 2 "$ipa" >/dev/null || fail "b cannot reach a before DEL"
+
+	pod_del a || fail "DEL a"
+	# Right after DEL nothing redirects to a any more: only b's keys are left,
+	# and a's replies meet no endpoint.
+	[ "$(map_count pn_endpoints)" = 2 ] || fail "endpoint map entries of a survive DEL"
+	[ "$(map_count pn_ipcache)" = 1 ] || fail "ipcache entry of a survives DEL"
+	# Whatever state the teardown is in, an IP is never free while its veth
+	# exists (read the IP first: it goes last).
+	ips=$(ls "$STATE/ipam" | wc -l)
+	veths=$(lxc_count)
+	[ "$ips" = 2 ] || [ "$veths" = 1 ] || fail "IP of a released while its veth exists"
+	if in_pod b ping -c 1 -W 1 "$ipa" >/dev/null 2>&1; then fail "b still reaches a after DEL"; fi
+
+	settle
+	[ "$(lxc_count)" = 1 ] || fail "veth of a left behind"
+	[ "$(ls "$STATE/ipam" | wc -l)" = 1 ] || fail "IP of a not released"
+	[ "$("$BIN/porinctl" --socket "$SOCK" endpoint list -o json | jq '.endpoints | length')" = 1 ] ||
+		fail "record of a left behind"
+	grep -q 'msg="pod detached".*veth=agent' "$T/cni.log" || fail "DEL deleted the veth itself"
+	grep -q 'msg="endpoint teardown finished" container_id=ctr-a .*veth=deleted' "$T/agent.log" ||
+		fail "the agent did not delete the veth"
+}
+
+# An endpoint whose veth cannot be deleted (here: registered on the node's lo)
+# stays DELETING, which makes the pending state observable: the key's ADD gets
+# "try again later", its IP stays held, DEL and GC leave it alone, and a
+# restart keeps it.
+t_add_while_teardown_pending_gets_try_again() {
+	pod_netns x
+	out=$(api '{"op":"endpoint_add","container_id":"ctr-x","ifname":"eth0","netns":"/run/netns/x","ip":"10.244.0.77","host_ifname":"lo","host_ifindex":1,"host_mac":"02:00:00:00:00:01","pod_mac":"02:00:00:00:00:02"}')
+	jq -e '.ok' <<<"$out" >/dev/null || fail "endpoint_add: $out"
+	[ "$(map_count pn_endpoints)" = 2 ] || fail "endpoint map: want 2 keys"
+
+	pod_del x || fail "DEL x"
+	[ "$(map_count pn_endpoints)" = 0 ] || fail "map entries survive DEL"
+	[ "$(map_count pn_ipcache)" = 0 ] || fail "ipcache entry survives DEL"
+	in_node ip link show lo >/dev/null || fail "lo is gone?!"
+	[ "$(agent_status deleting)" = 1 ] || fail "status: want deleting=1"
+	[ "$(agent_status endpoints)" = 0 ] || fail "status: a DELETING endpoint counted as active"
+	"$BIN/porinctl" --socket "$SOCK" endpoint list -o json |
+		jq -e '.endpoints | length == 1 and .[0].state == "deleting"' >/dev/null ||
+		fail "endpoint list does not show x as deleting"
+	jq -e '.state == "deleting"' "$STATE/endpoints/ctr-x_eth0.json" >/dev/null ||
+		fail "record file does not say deleting"
+
+	# The same attachment again: "try again later", and nothing left behind.
+	rc=0; out=$(netconf | cni ADD x) || rc=$?
+	[ $rc -ne 0 ] && jq -e '.code == 11' <<<"$out" >/dev/null || fail "ADD during teardown: $out"
+	[ "$(lxc_count)" = 0 ] || fail "the refused ADD left a veth"
+	in_pod x ip link show eth0 >/dev/null 2>&1 && fail "the refused ADD left eth0 in the pod"
+	# Another pod that a delegated IPAM plugin gives the address x still
+	# holds: "try again later" too.
+	pod_netns z
+	conf=$(printf '{"cniVersion":"1.0.0","name":"porin","type":"porin","agentSocket":"%s","bpfRoot":"%s","ipam":{"type":"host-local","subnet":"10.244.0.0/24","rangeStart":"10.244.0.77","rangeEnd":"10.244.0.77","gateway":"10.244.0.1","dataDir":"%s/hl"}}' \
+		"$SOCK" "$BPF_ROOT" "$T")
+	rc=0; out=$(cni ADD z <<<"$conf") || rc=$?
+	[ $rc -ne 0 ] && jq -e '.code == 11' <<<"$out" >/dev/null || fail "ADD of a held IP: $out"
+	[ "$(lxc_count)" = 0 ] || fail "the refused ADD of z left a veth"
+	[ ! -e "$T/hl/porin/10.244.0.77" ] || fail "the refused ADD of z kept its host-local IP"
+	out=$(api '{"op":"ip_allocate","container_id":"ctr-x","ifname":"eth0"}')
+	jq -e '.ok == false and .errno == 11' <<<"$out" >/dev/null || fail "ip_allocate: $out"
+	out=$(api '{"op":"endpoint_get","container_id":"ctr-x","ifname":"eth0"}')
+	jq -e '.ok == false and .errno == 2' <<<"$out" >/dev/null || fail "endpoint_get: $out"
+	out=$(api '{"op":"ip_release","container_id":"ctr-x","ifname":"eth0"}')
+	jq -e '.ok' <<<"$out" >/dev/null || fail "ip_release: $out"
+	[ -e "$STATE/ipam/10.244.0.77" ] || fail "the IP was released before the veth is gone"
+	pod_del x || fail "repeated DEL during teardown must succeed"
+	out=$(api '{"op":"gc","valid":[]}')
+	jq -e '.ok and (.removed | length == 0)' <<<"$out" >/dev/null || fail "gc: $out"
+	[ -e "$STATE/ipam/10.244.0.77" ] || fail "gc released the IP of a teardown"
+	grep -q 'msg="endpoint teardown failed, will retry"' "$T/agent.log" ||
+		fail "no retry of the failed teardown logged"
+
+	# A restart neither loses nor finishes it.
+	agent_stop
+	agent_start
+	[ "$(agent_status deleting)" = 1 ] || fail "teardown lost across restart"
+	[ -e "$STATE/ipam/10.244.0.77" ] || fail "IP released across restart"
+	[ "$(map_count pn_endpoints)" = 0 ] || fail "restart wrote map entries of a DELETING record"
+}
+
+# The agent dies right after a DEL: the record says DELETING, so the next
+# agent finishes the teardown (veth gone, IP released).
+t_restart_resumes_teardown() {
+	pod_netns a; pod_netns b
+	pod_add a >/dev/null; pod_add b >/dev/null
+	# An agent of this subshell's own, so that the shell's notice of the
+	# kill goes to this test's output.
+	agent_stop
+	agent_start
+	pod_del a || fail "DEL a"
+	kill -9 "$AGENT_PID"
+	for _ in $(seq 1 100); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.02; done
+	agent_start
+	settle
+	[ "$(lxc_count)" = 1 ] || fail "veth of a left behind"
+	[ "$(ls "$STATE/ipam" | wc -l)" = 1 ] || fail "IP of a not released"
+	[ "$(map_count pn_endpoints)" = 2 ] || fail "endpoint map: want b's 2 keys"
+
+	# The same, deterministically: a record left DELETING (with its map
+	# entries and veth still there) by an agent that died at that moment.
+	agent_stop
+	rec=$STATE/endpoints/ctr-b_eth0.json
+	jq '.state = "deleting"' "$rec" >"$T/rec" && cp "$T/rec" "$rec"
+	agent_start
+	settle
+	[ "$(lxc_count)" = 0 ] || fail "veth of b left behind"
+	[ "$(ls "$STATE/ipam" | wc -l)" = 0 ] || fail "IP of b not released"
+	[ "$(map_count pn_endpoints)" = 0 ] || fail "map entries of b left behind"
+	[ "$(map_count pn_ipcache)" = 0 ] || fail "ipcache entry of b left behind"
+	grep -q 'msg="resuming endpoint teardowns' "$T/agent.log" || fail "no resume logged"
+	grep -q 'msg="endpoint teardown finished" container_id=ctr-b .*veth=deleted' "$T/agent.log" ||
+		fail "the restarted agent did not delete b's veth"
 }
 
 t_delegated_ipam_plugin() {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Endpoint records: validation, JSON round trip, and the on-disk store. */
+/* Endpoint records: validation, JSON round trip, life-cycle state and the
+ * rules it imposes on operations, and the on-disk store. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -78,6 +79,7 @@ static void assert_record_equal(const struct ep_record *a, const struct ep_recor
 	assert_memory_equal(a->pod_mac, b->pod_mac, 6);
 	assert_string_equal(a->pod_namespace, b->pod_namespace);
 	assert_string_equal(a->pod_name, b->pod_name);
+	assert_int_equal(a->state, b->state);
 }
 
 static void test_json_roundtrip(void **state)
@@ -117,6 +119,68 @@ static void test_json_roundtrip(void **state)
 	assert_string_equal(back.pod_namespace, "");
 	assert_string_equal(back.pod_name, "");
 	json_decref(o);
+}
+
+static void test_state_json(void **state)
+{
+	struct ep_record r, back;
+	const char *field;
+	json_t *o = load(full_json), *again;
+
+	/* Files written before the field existed are active records. */
+	assert_int_equal(ep_record_from_json(o, true, &r, &field), 0);
+	assert_int_equal(r.state, EP_STATE_ACTIVE);
+	again = ep_record_to_json(&r);
+	assert_string_equal(json_string_value(json_object_get(again, "state")), "active");
+	json_decref(again);
+
+	r.state = EP_STATE_DELETING;
+	again = ep_record_to_json(&r);
+	assert_string_equal(json_string_value(json_object_get(again, "state")), "deleting");
+	assert_int_equal(ep_record_from_json(again, true, &back, &field), 0);
+	assert_int_equal(back.state, EP_STATE_DELETING);
+	/* An API request cannot set it: endpoint_add always makes an active one. */
+	assert_int_equal(ep_record_from_json(again, false, &back, &field), 0);
+	assert_int_equal(back.state, EP_STATE_ACTIVE);
+	json_decref(again);
+
+	json_object_set_new(o, "state", json_string("gone"));
+	assert_int_equal(ep_record_from_json(o, true, &back, &field), -EINVAL);
+	assert_string_equal(field, "state");
+	json_object_set_new(o, "state", json_integer(1));
+	assert_int_equal(ep_record_from_json(o, true, &back, &field), -EINVAL);
+	assert_string_equal(field, "state");
+	json_decref(o);
+
+	assert_string_equal(ep_state_name(EP_STATE_ACTIVE), "active");
+	assert_string_equal(ep_state_name(EP_STATE_DELETING), "deleting");
+	assert_int_equal(ep_state_parse(NULL, &r.state), -EINVAL);
+}
+
+/* What each operation does to a key with no record, an active record, and
+ * one being torn down. */
+static void test_op_gate(void **state)
+{
+	static const struct {
+		enum ep_op op;
+		int none, active, deleting;
+	} cases[] = {
+		{ EP_OP_IP_ALLOCATE,	 0, 0, -EAGAIN },
+		{ EP_OP_ENDPOINT_ADD,	 0, 0, -EAGAIN },
+		{ EP_OP_ENDPOINT_GET,	 0, 0, -ENOENT },
+		{ EP_OP_IP_RELEASE,	 0, 0, 1 },
+		{ EP_OP_ENDPOINT_DELETE, 0, 0, 1 },
+		{ EP_OP_GC,		 0, 0, 1 },
+	};
+	struct ep_record active = sample("aaaa", "eth0", 1, 10, "10.244.0.2");
+	struct ep_record deleting = active;
+
+	deleting.state = EP_STATE_DELETING;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ep_op_gate(NULL, cases[i].op), cases[i].none);
+		assert_int_equal(ep_op_gate(&active, cases[i].op), cases[i].active);
+		assert_int_equal(ep_op_gate(&deleting, cases[i].op), cases[i].deleting);
+	}
 }
 
 static void test_json_validation(void **state)
@@ -231,6 +295,7 @@ static void test_store_persistence(void **state)
 
 	assert_int_equal(ep_store_put(s, &a), 0);
 	assert_int_equal(ep_store_put(s, &b), 0);
+	c.state = EP_STATE_DELETING;	/* survives a reload, like the rest */
 	assert_int_equal(ep_store_put(s, &c), 0);
 	assert_int_equal(ep_store_count(s), 3);
 	assert_int_equal(ep_store_free_id(s), 4);
@@ -328,6 +393,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_json_validation),
+		cmocka_unit_test(test_state_json),
+		cmocka_unit_test(test_op_gate),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_mac),
