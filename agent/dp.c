@@ -77,7 +77,7 @@ static int prog_pin(struct bpf_program *prog, const char *root, const char *name
 	return bpf_program__pin(prog, path);
 }
 
-int dp_open(const char *bpf_root, struct dp **ret)
+int dp_open(const char *bpf_root, const struct dp_config *cfg, struct dp **ret)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = bpf_root);
 	struct bpf_map *maps[3];
@@ -100,6 +100,8 @@ int dp_open(const char *bpf_root, struct dp **ret)
 		log_error("cannot open the bpf_lxc object", "err=%s", log_errno_name(err));
 		goto err_free;
 	}
+	dp->skel->rodata->pn_cfg_routing = cfg->routing;
+	dp->skel->rodata->pn_cfg_tunnel_ifindex = cfg->tunnel_ifindex;
 	maps[0] = dp->skel->maps.pn_endpoints;
 	maps[1] = dp->skel->maps.pn_ipcache;
 	maps[2] = dp->skel->maps.pn_drops;
@@ -133,6 +135,10 @@ int dp_open(const char *bpf_root, struct dp **ret)
 	err = prog_pin(dp->skel->progs.from_container, bpf_root, PN_PIN_PROG_FROM_CONTAINER);
 	if (!err)
 		err = prog_pin(dp->skel->progs.to_container, bpf_root, PN_PIN_PROG_TO_CONTAINER);
+	if (!err)
+		err = prog_pin(dp->skel->progs.from_overlay, bpf_root, PN_PIN_PROG_FROM_OVERLAY);
+	if (!err)
+		err = prog_pin(dp->skel->progs.to_overlay, bpf_root, PN_PIN_PROG_TO_OVERLAY);
 	if (err < 0) {
 		log_error("cannot pin programs", "bpf_root=%s err=%s", bpf_root,
 			  log_errno_name(err));
@@ -160,6 +166,12 @@ void dp_prog_fds(const struct dp *dp, int *ret_from_container, int *ret_to_conta
 {
 	*ret_from_container = bpf_program__fd(dp->skel->progs.from_container);
 	*ret_to_container = bpf_program__fd(dp->skel->progs.to_container);
+}
+
+void dp_overlay_prog_fds(const struct dp *dp, int *ret_from_overlay, int *ret_to_overlay)
+{
+	*ret_from_overlay = bpf_program__fd(dp->skel->progs.from_overlay);
+	*ret_to_overlay = bpf_program__fd(dp->skel->progs.to_overlay);
 }
 
 int dp_endpoint_upsert(struct dp *dp, const struct pn_endpoint *ep)
@@ -235,6 +247,14 @@ int dp_ipcache_delete(struct dp *dp, uint32_t ip_be, uint32_t prefix_len)
 
 	err = bpf_map__delete_elem(dp->skel->maps.pn_ipcache, &k, sizeof(k), 0);
 	return err == -ENOENT ? 0 : err;
+}
+
+int dp_ipcache_lookup(struct dp *dp, uint32_t ip_be, struct pn_ipcache_entry *ret)
+{
+	struct pn_ipcache_key k = { .prefixlen = 32, .ipv4 = ip_be };
+
+	return bpf_map__lookup_elem(dp->skel->maps.pn_ipcache, &k, sizeof(k), ret, sizeof(*ret),
+				    0);
 }
 
 int dp_ipcache_entries(struct dp *dp, struct pn_ipcache_key **ret_keys,

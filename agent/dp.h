@@ -15,18 +15,26 @@
 
 struct dp;
 
+/* Node-wide datapath configuration, fixed for the life of a load (rodata). */
+struct dp_config {
+	uint32_t routing;		/* PN_ROUTING_* */
+	uint32_t tunnel_ifindex;	/* PN_VXLAN_DEV in VXLAN mode, else 0 */
+};
+
 /*
  * Open and load datapath/bpf_lxc.c with maps pinned by name under @bpf_root:
  * maps already pinned there are reused (never recreated, so running pods keep
  * their state across an agent restart; a pinned map whose definition no
- * longer matches fails the load instead of being replaced).  Then pin both
+ * longer matches fails the load instead of being replaced).  Then pin the
  * programs under @bpf_root/PN_PIN_PROG_*, replacing older pins atomically.
  */
-int dp_open(const char *bpf_root, struct dp **ret);
+int dp_open(const char *bpf_root, const struct dp_config *cfg, struct dp **ret);
 /* Close our fds.  Pins, map contents and attached programs stay. */
 void dp_close(struct dp *dp);
 
 void dp_prog_fds(const struct dp *dp, int *ret_from_container, int *ret_to_container);
+/* The programs for PN_VXLAN_DEV's clsact ingress and egress. */
+void dp_overlay_prog_fds(const struct dp *dp, int *ret_from_overlay, int *ret_to_overlay);
 
 /* pn_endpoints: write @ep under {IFINDEX, ep->ifindex} and {IPV4, ep->ipv4}. */
 int dp_endpoint_upsert(struct dp *dp, const struct pn_endpoint *ep);
@@ -38,6 +46,8 @@ int dp_endpoint_keys(struct dp *dp, struct pn_endpoint_key **ret_keys, size_t *r
 int dp_ipcache_upsert(struct dp *dp, uint32_t ip_be, uint32_t prefix_len,
 		      const struct pn_ipcache_entry *entry);
 int dp_ipcache_delete(struct dp *dp, uint32_t ip_be, uint32_t prefix_len);
+/* Longest-prefix match for @ip_be (as the datapath sees it); -ENOENT. */
+int dp_ipcache_lookup(struct dp *dp, uint32_t ip_be, struct pn_ipcache_entry *ret);
 /* All ipcache entries (keys and values), malloc'd arrays the caller frees. */
 int dp_ipcache_entries(struct dp *dp, struct pn_ipcache_key **ret_keys,
 		       struct pn_ipcache_entry **ret_vals, size_t *ret_n);

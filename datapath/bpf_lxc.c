@@ -3,18 +3,69 @@
  * Programs on the host-side veth of every pod, shared by all endpoints:
  *   from_container  clsact ingress: packets the pod sends
  *   to_container    clsact egress:  packets the host stack sends to the pod
+ * and, on the node's VXLAN device (VXLAN routing mode):
+ *   from_overlay    clsact ingress: decapsulated packets from other nodes
+ *   to_overlay      clsact egress:  packets the host stack routes into the
+ *                   tunnel (node to remote pod, ICMP errors): metadata only
  * Per-pod facts come from pn_endpoints; nothing here is per-pod compiled.
+ * The overlay programs live in this object rather than a bpf_overlay.c of
+ * their own because they share the local-delivery code, the maps and the
+ * rodata configuration: one skeleton, one load, one set of pins.
  *
  * Inner functions return a TC_ACT_* verdict (>= 0) or -PN_DROP_* (< 0); the
  * entry points turn the latter into a counted drop at their single exit.
  */
+#include <linux/if_packet.h>
+
 #include "lib/common.h"
 #include "lib/arp.h"
+#include "lib/config.h"
 #include "lib/drop.h"
 #include "lib/endpoint.h"
 #include "lib/eth.h"
 #include "lib/ipcache.h"
 #include "lib/ipv4.h"
+#include "lib/tunnel.h"
+
+/*
+ * Deliver an IPv4 packet to local pod @dst, as one routed hop: from dst's
+ * gateway (its host veth) to dst, TTL - 1, straight into dst's netns.  Used
+ * by pod-to-pod on this node and by packets from other nodes.
+ */
+static __always_inline int local_deliver(struct __sk_buff *ctx, struct ethhdr *eth,
+					 struct iphdr *ip, const struct pn_endpoint *dst)
+{
+	int ret;
+
+	/* Expiring: the stack sends the ICMP time exceeded we would not. */
+	if (ip->ttl <= 1)
+		return TC_ACT_OK;
+	eth_set_macs(eth, dst->host_mac, dst->pod_mac);
+	ret = ipv4_dec_ttl(ctx, ip);	/* last packet access: pointers are stale after it */
+	if (ret < 0)
+		return ret;
+
+	/* Straight into the peer (dst's eth0, in its netns), skipping the host
+	 * stack and the backlog queue.  Valid from clsact ingress only. */
+	if (bpf_redirect_peer(dst->ifindex, 0) != TC_ACT_REDIRECT)
+		return -PN_DROP_REDIRECT_FAILED;
+	return TC_ACT_REDIRECT;
+}
+
+/* A destination that is not a pod on this node: through the tunnel when
+ * the ipcache places it on another node and we run VXLAN; otherwise the
+ * host stack routes it (native routing, the node itself, the outside). */
+static __always_inline int lxc_ipv4_remote(struct __sk_buff *ctx, __be32 daddr)
+{
+	const struct pn_ipcache_entry *info;
+
+	if (pn_cfg_routing != PN_ROUTING_VXLAN)
+		return TC_ACT_OK;
+	info = ipcache_lookup(daddr);
+	if (!info || !info->tunnel_endpoint || (info->flags & PN_IPC_F_LOCAL))
+		return TC_ACT_OK;
+	return tunnel_redirect(ctx, info->tunnel_endpoint);
+}
 
 /* An IPv4 packet from pod @ep: pod-to-pod on this node is switched here,
  * everything else goes to the host stack to be routed. */
@@ -33,22 +84,8 @@ static __always_inline int lxc_ipv4_egress(struct __sk_buff *ctx, const struct p
 
 	dst = endpoint_lookup_ipv4(ip->daddr);
 	if (!dst)
-		return TC_ACT_OK;
-	/* Expiring: the stack sends the ICMP time exceeded we would not. */
-	if (ip->ttl <= 1)
-		return TC_ACT_OK;
-
-	/* We route: a hop from the pod's gateway (dst's host veth) to dst. */
-	eth_set_macs(eth, dst->host_mac, dst->pod_mac);
-	ret = ipv4_dec_ttl(ctx, ip);	/* last packet access: pointers are stale after it */
-	if (ret < 0)
-		return ret;
-
-	/* Straight into the peer (dst's eth0, in its netns), skipping the host
-	 * stack and the backlog queue.  Valid from clsact ingress only. */
-	if (bpf_redirect_peer(dst->ifindex, 0) != TC_ACT_REDIRECT)
-		return -PN_DROP_REDIRECT_FAILED;
-	return TC_ACT_REDIRECT;
+		return lxc_ipv4_remote(ctx, ip->daddr);
+	return local_deliver(ctx, eth, ip, dst);
 }
 
 static __always_inline int lxc_egress(struct __sk_buff *ctx, const struct pn_endpoint *ep)
@@ -107,6 +144,86 @@ int to_container(struct __sk_buff *ctx)
 out:
 	if (ret < 0)
 		return pn_drop(ctx, -ret, PN_DIR_INGRESS);
+	return ret;
+}
+
+/*
+ * A packet another node sent through the tunnel, decapsulated.  A local pod
+ * gets it straight into its netns; anything else (this node's gateway
+ * address, a pod that is gone) goes to the stack.  The inner destination MAC
+ * is the sender's idea (a pod's gateway MAC, or the remote VXLAN device's),
+ * never ours, so the stack would discard the frame as PACKET_OTHERHOST:
+ * mark it for this host first.
+ */
+SEC("tc")
+int from_overlay(struct __sk_buff *ctx)
+{
+	const struct pn_endpoint *dst;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__be16 proto;
+	int ret;
+
+	ret = eth_proto(ctx, &proto);
+	if (ret < 0)
+		goto out;
+	if (proto != bpf_htons(ETH_P_IP)) {
+		ret = -PN_DROP_OVERLAY_NOT_IPV4;	/* porin tunnels IPv4 only */
+		goto out;
+	}
+	ret = ipv4_parse(ctx, &eth, &ip);
+	if (ret < 0)
+		goto out;
+	dst = endpoint_lookup_ipv4(ip->daddr);
+	if (dst && ip->ttl > 1) {
+		ret = local_deliver(ctx, eth, ip, dst);
+		goto out;
+	}
+	bpf_skb_change_type(ctx, PACKET_HOST);
+	ret = TC_ACT_OK;
+out:
+	if (ret < 0)
+		return pn_drop(ctx, -ret, PN_DIR_INGRESS);
+	return ret;
+}
+
+/*
+ * The host stack routed a packet into the tunnel device (a route "remote pod
+ * CIDR dev porin_vxlan" that node_upsert installs): the node itself talking
+ * to a remote pod, or an ICMP error for one.  Give it the tunnel metadata the
+ * device needs; without an ipcache entry the device would drop it anyway.
+ * Packets from_container redirected here already carry the same metadata.
+ */
+SEC("tc")
+int to_overlay(struct __sk_buff *ctx)
+{
+	const struct pn_ipcache_entry *info;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__be16 proto;
+	int ret;
+
+	ret = eth_proto(ctx, &proto);
+	if (ret < 0)
+		goto out;
+	if (proto != bpf_htons(ETH_P_IP)) {
+		ret = -PN_DROP_OVERLAY_NOT_IPV4;
+		goto out;
+	}
+	ret = ipv4_parse(ctx, &eth, &ip);
+	if (ret < 0)
+		goto out;
+	info = ipcache_lookup(ip->daddr);
+	if (!info || !info->tunnel_endpoint || (info->flags & PN_IPC_F_LOCAL)) {
+		ret = -PN_DROP_NO_TUNNEL_ENDPOINT;	/* nowhere to send it */
+		goto out;
+	}
+	ret = tunnel_set_key(ctx, info->tunnel_endpoint);
+	if (ret == 0)
+		ret = TC_ACT_OK;
+out:
+	if (ret < 0)
+		return pn_drop(ctx, -ret, PN_DIR_EGRESS);
 	return ret;
 }
 

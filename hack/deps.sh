@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm bpftool pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libjansson-dev libcurl4-openssl-dev
-	libyaml-dev libcmocka-dev
-	iproute2 iputils-ping netcat-openbsd socat python3 jq
+	libyaml-dev libcmocka-dev libnftables-dev
+	iproute2 iputils-ping netcat-openbsd socat python3 jq nftables
 	containernetworking-plugins iperf3
 	openssl curl etcd-server etcd-client
 )

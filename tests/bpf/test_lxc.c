@@ -61,12 +61,18 @@ static struct pod stranger = { "lxcc", "peerc", "10.244.0.7", { 0 }, { 0 }, 0 };
 #define GATEWAY		"10.244.0.1"
 #define REMOTE		"10.244.1.7"	/* a pod on another node */
 #define SPOOFED		"10.244.0.250"
+/* Another node, VXLAN mode: its pod CIDR is in the ipcache. */
+#define TUN_CIDR	"10.244.2.0"
+#define TUN_POD		"10.244.2.9"
+#define TUN_NODE	"172.31.0.12"
+#define TUN_DEV		"pvx0"		/* external VXLAN device of the test netns */
 
 static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[ETH_ALEN];
 
 static struct {
 	struct bpf_lxc *skel;
+	int tun_ifindex;
 	char bpffs[64];		/* private bpffs for the pinned-attach test */
 } env;
 
@@ -167,7 +173,7 @@ static void from_a(struct pkt *p, uint16_t proto)
  * output; want.len == 0 means "the output must equal the input" (checked for
  * every non-drop verdict).  want_drop is the one counter that must move.
  */
-enum prog { FROM_CONTAINER, TO_CONTAINER };
+enum prog { FROM_CONTAINER, TO_CONTAINER, FROM_OVERLAY, TO_OVERLAY };
 
 struct fixture {
 	const char *name;
@@ -207,6 +213,67 @@ static void a_to_remote(struct pkt *in, struct pkt *want)
 {
 	from_a(in, ETH_P_IP);
 	put_ipv4_udp(in, pod_a.ip, REMOTE, 64);
+}
+
+/* To a pod on another node: into the tunnel, frame unchanged (the metadata
+ * set by bpf_skb_set_tunnel_key is not part of test_run's output). */
+static void a_to_tunnel_pod(struct pkt *in, struct pkt *want)
+{
+	from_a(in, ETH_P_IP);
+	put_ipv4_udp(in, pod_a.ip, TUN_POD, 64);
+}
+
+/* Decapsulated at this node: a packet from a remote pod to b (inner MACs as
+ * the remote pod sent them). */
+static const uint8_t remote_pod_mac[ETH_ALEN] = { 0x0a, 0x58, 0x0a, 0xf4, 0x02, 0x09 };
+static const uint8_t remote_gw_mac[ETH_ALEN] = { 0x0e, 0x00, 0x00, 0x00, 0x02, 0x09 };
+
+static void overlay_to_b(struct pkt *in, struct pkt *want)
+{
+	put_eth(in, remote_gw_mac, remote_pod_mac, ETH_P_IP);
+	put_ipv4_udp(in, TUN_POD, pod_b.ip, 64);
+	put_eth(want, pod_b.pod_mac, pod_b.host_mac, ETH_P_IP);
+	put_ipv4_udp(want, TUN_POD, pod_b.ip, 63);
+}
+
+static void overlay_to_b_ttl1(struct pkt *in, struct pkt *want)
+{
+	put_eth(in, remote_gw_mac, remote_pod_mac, ETH_P_IP);
+	put_ipv4_udp(in, TUN_POD, pod_b.ip, 1);
+}
+
+static void overlay_to_gateway(struct pkt *in, struct pkt *want)
+{
+	put_eth(in, remote_gw_mac, remote_pod_mac, ETH_P_IP);
+	put_ipv4_udp(in, TUN_POD, GATEWAY, 64);
+}
+
+static void overlay_ipv6(struct pkt *in, struct pkt *want)
+{
+	static const uint8_t ip6[40] = { 0x60, 0, 0, 0, 0, 0, 59, 64 };
+
+	put_eth(in, remote_gw_mac, remote_pod_mac, ETH_P_IPV6);
+	put(in, ip6, sizeof(ip6));
+}
+
+static void overlay_truncated(struct pkt *in, struct pkt *want)
+{
+	put_eth(in, remote_gw_mac, remote_pod_mac, ETH_P_IP);
+	put_ipv4_udp(in, TUN_POD, pod_b.ip, 64);
+	in->b[ETH_HLEN + 3] += 1;	/* tot_len beyond the frame */
+}
+
+/* The node's stack to a remote pod, routed into the tunnel device. */
+static void host_to_tunnel_pod(struct pkt *in, struct pkt *want)
+{
+	put_eth(in, remote_gw_mac, remote_gw_mac, ETH_P_IP);
+	put_ipv4_udp(in, GATEWAY, TUN_POD, 64);
+}
+
+static void host_to_nowhere(struct pkt *in, struct pkt *want)
+{
+	put_eth(in, remote_gw_mac, remote_gw_mac, ETH_P_IP);
+	put_ipv4_udp(in, GATEWAY, "10.99.0.1", 64);
 }
 
 static void a_to_gateway(struct pkt *in, struct pkt *want)
@@ -372,6 +439,8 @@ static const struct fixture fixtures[] = {
 	  TC_ACT_OK, 0 },
 	{ "ipv4 a->gateway: to the stack, unchanged", FROM_CONTAINER, &pod_a, a_to_gateway,
 	  TC_ACT_OK, 0 },
+	{ "ipv4 a->pod on another node: tunnel redirect", FROM_CONTAINER, &pod_a,
+	  a_to_tunnel_pod, TC_ACT_REDIRECT, 0 },
 	{ "ipv4 spoofed source", FROM_CONTAINER, &pod_a, a_spoofed_to_b,
 	  TC_ACT_SHOT, PN_DROP_SPOOFED_SOURCE },
 	{ "ipv4 a claiming b's address", FROM_CONTAINER, &pod_a, a_as_b_to_remote,
@@ -416,6 +485,21 @@ static const struct fixture fixtures[] = {
 	  TC_ACT_SHOT, PN_DROP_UNSUPPORTED_L3 },
 	{ "to unknown veth: anything passes", TO_CONTAINER, &stranger, host_ipv6_to_a,
 	  TC_ACT_OK, 0 },
+	/* from_overlay / to_overlay (dev unused: the tunnel device) */
+	{ "overlay remote->b: redirect_peer, MACs, TTL-1, csum", FROM_OVERLAY, NULL,
+	  overlay_to_b, TC_ACT_REDIRECT, 0 },
+	{ "overlay remote->b TTL 1: to the stack", FROM_OVERLAY, NULL, overlay_to_b_ttl1,
+	  TC_ACT_OK, 0 },
+	{ "overlay remote->gateway: to the stack", FROM_OVERLAY, NULL, overlay_to_gateway,
+	  TC_ACT_OK, 0 },
+	{ "overlay ipv6 dropped", FROM_OVERLAY, NULL, overlay_ipv6,
+	  TC_ACT_SHOT, PN_DROP_OVERLAY_NOT_IPV4 },
+	{ "overlay tot_len beyond frame dropped", FROM_OVERLAY, NULL, overlay_truncated,
+	  TC_ACT_SHOT, PN_DROP_INVALID_PACKET },
+	{ "to overlay: host -> remote pod gets metadata", TO_OVERLAY, NULL, host_to_tunnel_pod,
+	  TC_ACT_OK, 0 },
+	{ "to overlay: no tunnel endpoint dropped", TO_OVERLAY, NULL, host_to_nowhere,
+	  TC_ACT_SHOT, PN_DROP_NO_TUNNEL_ENDPOINT },
 };
 
 /* --- checks --------------------------------------------------------------- */
@@ -477,16 +561,21 @@ static int drops_reset(void **state)
 
 static int prog_fd(enum prog prog)
 {
-	return bpf_program__fd(prog == FROM_CONTAINER ? env.skel->progs.from_container :
-							env.skel->progs.to_container);
+	switch (prog) {
+	case FROM_CONTAINER: return bpf_program__fd(env.skel->progs.from_container);
+	case TO_CONTAINER: return bpf_program__fd(env.skel->progs.to_container);
+	case FROM_OVERLAY: return bpf_program__fd(env.skel->progs.from_overlay);
+	default: return bpf_program__fd(env.skel->progs.to_overlay);
+	}
 }
 
 static void run_fixture(void **state)
 {
 	const struct fixture *f = *state;
-	uint32_t dir = f->prog == FROM_CONTAINER ? PN_DIR_EGRESS : PN_DIR_INGRESS;
+	uint32_t dir = f->prog == FROM_CONTAINER || f->prog == TO_OVERLAY ? PN_DIR_EGRESS :
+									  PN_DIR_INGRESS;
 	struct pkt in = { 0 }, want = { 0 };
-	struct __sk_buff skb = { .ifindex = f->dev->ifindex };
+	struct __sk_buff skb = { .ifindex = f->dev ? f->dev->ifindex : env.tun_ifindex };
 	uint8_t out[256];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.b, .data_out = out,
 		    .data_size_out = sizeof(out), .ctx_in = &skb, .ctx_size_in = sizeof(skb),
@@ -540,6 +629,14 @@ static void test_maps_match_abi(void **state)
 	assert_int_equal(bpf_map__type(drops), BPF_MAP_TYPE_PERCPU_ARRAY);
 	assert_int_equal(bpf_map__max_entries(drops), PN_DROP_COUNTERS_MAX);
 	assert_int_equal(bpf_map__value_size(drops), sizeof(struct pn_drop_counter));
+}
+
+/* The tunnel redirect goes to the device the agent named in rodata. */
+static void test_tunnel_config(void **state)
+{
+	assert_int_equal(env.skel->rodata->pn_cfg_routing, PN_ROUTING_VXLAN);
+	assert_int_equal(env.skel->rodata->pn_cfg_tunnel_ifindex, env.tun_ifindex);
+	assert_true(env.tun_ifindex > 0);
 }
 
 /* --- lib/tc_attach.c ------------------------------------------------------ */
@@ -672,9 +769,17 @@ static int group_setup(void **state)
 		return -1;
 	}
 
+	if (sh("ip link add " TUN_DEV " type vxlan external dstport %d", PN_VXLAN_PORT) != 0)
+		return -1;
+	env.tun_ifindex = (int)if_nametoindex(TUN_DEV);
+	if (!env.tun_ifindex)
+		return -1;
+
 	env.skel = bpf_lxc__open();
 	if (!env.skel)
 		return -1;
+	env.skel->rodata->pn_cfg_routing = PN_ROUTING_VXLAN;
+	env.skel->rodata->pn_cfg_tunnel_ifindex = (uint32_t)env.tun_ifindex;
 	/* Never pin: the tests own these maps, not /sys/fs/bpf. */
 	bpf_object__for_each_map(map, env.skel->obj)
 		if (bpf_map__set_pin_path(map, NULL) < 0)
@@ -685,6 +790,15 @@ static int group_setup(void **state)
 	}
 	if (endpoint_seed(&pod_a) < 0 || endpoint_seed(&pod_b) < 0)
 		return -1;
+	{
+		struct pn_ipcache_key k = { .prefixlen = 24, .ipv4 = ip4(TUN_CIDR) };
+		struct pn_ipcache_entry e = { .tunnel_endpoint = ip4(TUN_NODE),
+					      .flags = PN_IPC_F_NODE_CIDR };
+
+		if (bpf_map__update_elem(env.skel->maps.pn_ipcache, &k, sizeof(k), &e, sizeof(e),
+					 BPF_ANY) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -700,10 +814,11 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 3];
+	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 4];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_maps_match_abi);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tunnel_config);
 	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++)
 		tests[n++] = (struct CMUnitTest){ fixtures[i].name, run_fixture, drops_reset,
 						  NULL, (void *)&fixtures[i] };

@@ -17,6 +17,8 @@
 #define PN_DEFAULT_BPF_ROOT		"/sys/fs/bpf/porin"
 #define PN_PIN_PROG_FROM_CONTAINER	"prog_from_container"
 #define PN_PIN_PROG_TO_CONTAINER	"prog_to_container"
+#define PN_PIN_PROG_FROM_OVERLAY	"prog_from_overlay"
+#define PN_PIN_PROG_TO_OVERLAY		"prog_to_overlay"
 /*
  * Objects of datapath/bpf_lxc.c (skeleton "bpf_lxc"), pinned by their own
  * names under the root (LIBBPF_PIN_BY_NAME for maps):
@@ -25,7 +27,22 @@
  *          pn_drops      PERCPU_ARRAY  pn_drop_index()        → struct pn_drop_counter
  *   progs  from_container  SEC("tc"), clsact ingress of the host-side veth
  *          to_container    SEC("tc"), clsact egress of the host-side veth
+ *          from_overlay    SEC("tc"), clsact ingress of PN_VXLAN_DEV (VXLAN mode)
+ *          to_overlay      SEC("tc"), clsact egress of PN_VXLAN_DEV (VXLAN mode)
+ *   rodata pn_cfg_routing  PN_ROUTING_*; pn_cfg_tunnel_ifindex  ifindex of
+ *          PN_VXLAN_DEV (0: none).  Set by the agent before load (node-wide,
+ *          fixed for the life of the loaded programs).
  */
+
+/* --- multi-node ------------------------------------------------------------ */
+#define PN_ROUTING_NATIVE	0	/* remote pod CIDRs are kernel routes via node IPs */
+#define PN_ROUTING_VXLAN	1	/* remote pods through PN_VXLAN_DEV */
+
+#define PN_VXLAN_DEV		"porin_vxlan"	/* external (collect_md) VXLAN device */
+#define PN_VXLAN_PORT		8472		/* UDP, the Linux/flannel/Cilium default */
+#define PN_VXLAN_VNI		2		/* one fixed VNI: no multi-tenancy here */
+#define PN_VXLAN_TTL		64
+#define PN_VXLAN_OVERHEAD	50		/* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
 
 /* TC priority/handle porin uses on every pod's host-side veth, so a
  * re-attach replaces our filter in place and never stacks a second one. */
@@ -73,6 +90,8 @@ struct pn_ipcache_key {
 _Static_assert(sizeof(struct pn_ipcache_key) == 8, "pn_ipcache_key size");
 
 #define PN_IPC_F_LOCAL		(1U << 0)	/* a pod on this node */
+#define PN_IPC_F_NODE_CIDR	(1U << 1)	/* another node's pod CIDR (node_upsert) */
+#define PN_IPC_F_REMOTE_POD	(1U << 2)	/* a pod on another node (remote_pod_upsert) */
 
 struct pn_ipcache_entry {
 	__u32 identity;
@@ -98,7 +117,11 @@ _Static_assert(sizeof(struct pn_ipcache_entry) == 16, "pn_ipcache_entry size");
 	X(PN_DROP_ARP_INVALID,		5, "arp-invalid")		\
 	X(PN_DROP_ARP_SPOOFED,		6, "arp-spoofed")		\
 	X(PN_DROP_REDIRECT_FAILED,	7, "redirect-failed")		\
-	X(PN_DROP_CSUM_FAILED,		8, "checksum-update-failed")
+	X(PN_DROP_CSUM_FAILED,		8, "checksum-update-failed")	\
+	X(PN_DROP_NO_TUNNEL_DEV,	9, "no-tunnel-device")		\
+	X(PN_DROP_TUNNEL_KEY_FAILED,	10, "tunnel-key-failed")	\
+	X(PN_DROP_OVERLAY_NOT_IPV4,	11, "overlay-not-ipv4")	\
+	X(PN_DROP_NO_TUNNEL_ENDPOINT,	12, "no-tunnel-endpoint")
 
 enum pn_drop_reason {
 #define PN_DROP_ENUM(name, value, text) name = value,
@@ -109,7 +132,7 @@ enum pn_drop_reason {
 
 /* Direction, from the pod's point of view. */
 #define PN_DIR_EGRESS	0	/* leaving the pod (from-container) */
-#define PN_DIR_INGRESS	1	/* entering the pod (to-container) */
+#define PN_DIR_INGRESS	1	/* entering the pod (to-container, from-overlay) */
 #define PN_DIR_MAX	2
 
 /* Per-CPU array indexed by pn_drop_index(reason, dir). */
