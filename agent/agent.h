@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define AGENT_DEFAULT_STATE_DIR	"/var/run/porin"
 /* Dummy device carrying the pods' gateway address (pod CIDR network + 1)/32. */
@@ -24,12 +25,23 @@ struct ep_store;
 struct dp;
 struct api_server;
 struct loop;
+struct reaper;
+struct node_state;
+struct k8s_sync;
 
 struct agent_config {
-	const char *pod_cidr;
+	const char *pod_cidr;		/* NULL with an API: from this node's Node */
 	const char *bpf_root;
 	const char *state_dir;
 	const char *socket_path;
+	const char *node_name;		/* --node-name, $NODE_NAME, else the hostname */
+	const char *kubeconfig;		/* --kubeconfig: Kubernetes mode */
+	bool in_cluster;		/* --in-cluster or $KUBERNETES_SERVICE_HOST */
+	/* multi-node (node.h) */
+	const char *node_ip;		/* --node-ip: underlay address; NULL: not known yet */
+	const char *routing;		/* --routing vxlan (default) | native */
+	const char *cluster_cidr;	/* --cluster-cidr: never masqueraded (10.244.0.0/16) */
+	unsigned int underlay_mtu;	/* --underlay-mtu; 0: of node_ip's device, else 1500 */
 };
 
 struct agent {
@@ -43,6 +55,10 @@ struct agent {
 	struct dp *dp;
 	struct api_server *api;
 	struct loop *loop;
+	struct reaper *reaper;		/* deletes host veths in the background */
+	struct node_state *node;	/* this node and the others (node.c) */
+	struct k8s_sync *k8s;		/* NULL in standalone mode */
+	uint32_t node_ip_be;		/* this node's InternalIP; 0 until known */
 	bool ready;			/* start-up finished, serving */
 };
 

@@ -15,7 +15,9 @@
 #include "dp.h"
 #include "endpoint_store.h"
 #include "ipam.h"
+#include "k8s_sync.h"
 #include "log.h"
+#include "node.h"
 
 /* State of one request while it is handled. */
 struct req {
@@ -88,23 +90,53 @@ const char *api_drop_reason_name(unsigned int reason)
 
 /* --- operations ------------------------------------------------------------ */
 
+/* Multi-node facts of the status answer. */
+static int status_node(struct req *r)
+{
+	struct agent *a = r->a;
+	char ip[INET_ADDRSTRLEN];
+
+	if (!a->node)
+		return 0;
+	return set(r, "node_name", json_string(node_self_name(a))) ||
+	       set(r, "node_ip", node_self_ip(a) ? json_string(ip_str(node_self_ip(a), ip)) :
+						     json_null()) ||
+	       set(r, "routing", json_string(node_routing_name(a))) ||
+	       set(r, "underlay_mtu", json_integer(node_underlay_mtu(a))) ||
+	       set(r, "mtu", json_integer(node_pod_mtu(a))) ||
+	       set(r, "nodes", json_integer((json_int_t)node_count(a)));
+}
+
 static int op_status(struct req *r)
 {
 	struct agent *a = r->a;
 	char gw[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN];
 	char cidr[INET_ADDRSTRLEN + 4];
+	size_t deleting;
 
+	if (!a->ipam) {	/* Kubernetes mode, waiting for the Node's pod CIDR */
+		const char *w = k8s_sync_waiting_for(a->k8s);
+
+		if (set(r, "ready", json_false()) ||
+		    set(r, "waiting_for", json_string(w ? w : "start-up")) ||
+		    set(r, "bpf_root", json_string(a->cfg.bpf_root)))
+			return -ENOMEM;
+		return 0;
+	}
 	ip_str(htonl(ipam_network(a->ipam)), net);
 	snprintf(cidr, sizeof(cidr), "%s/%u", net, ipam_prefix_len(a->ipam));
 	ip_str(htonl(ipam_gateway(a->ipam)), gw);
+	deleting = agent_deleting_count(a);
 	if (set(r, "ready", json_boolean(a->ready)) ||
 	    set(r, "pod_cidr", json_string(cidr)) ||
 	    set(r, "gateway", json_string(gw)) ||
-	    set(r, "endpoints", json_integer((json_int_t)ep_store_count(a->eps))) ||
+	    set(r, "endpoints", json_integer((json_int_t)(ep_store_count(a->eps) - deleting))) ||
+	    set(r, "deleting", json_integer((json_int_t)deleting)) ||
 	    set(r, "ips_allocated", json_integer((json_int_t)ipam_used(a->ipam))) ||
 	    set(r, "ips_free",
 		json_integer((json_int_t)(ipam_capacity(a->ipam) - ipam_used(a->ipam)))) ||
-	    set(r, "bpf_root", json_string(a->cfg.bpf_root)))
+	    set(r, "bpf_root", json_string(a->cfg.bpf_root)) ||
+	    status_node(r))
 		return -ENOMEM;
 	return 0;
 }
@@ -128,7 +160,8 @@ static int op_ip_allocate(struct req *r)
 	logkv_add(r, "ip=%s new=%s", ip, err ? "true" : "false");
 	if (set(r, "ip", json_string(ip)) ||
 	    set(r, "prefix_len", json_integer(ipam_prefix_len(r->a->ipam))) ||
-	    set(r, "gateway", json_string(gw)))
+	    set(r, "gateway", json_string(gw)) ||
+	    set(r, "mtu", json_integer(node_pod_mtu(r->a))))
 		return -ENOMEM;
 	return 0;
 }
@@ -181,9 +214,9 @@ static int op_endpoint_get(struct req *r)
 	if (err < 0)
 		return err;
 	rec = ep_store_find(r->a->eps, k.container_id, k.ifname);
-	if (!rec) {
-		snprintf(r->err.msg, sizeof(r->err.msg), "no endpoint for %s/%s",
-			 k.container_id, k.ifname);
+	if (!rec || ep_op_gate(rec, EP_OP_ENDPOINT_GET) < 0) {
+		snprintf(r->err.msg, sizeof(r->err.msg), rec ? "endpoint %s/%s is being deleted" :
+			 "no endpoint for %s/%s", k.container_id, k.ifname);
 		return -ENOENT;
 	}
 	return set(r, "endpoint", ep_record_to_json(rec));
@@ -202,12 +235,15 @@ static int op_endpoint_delete(struct req *r)
 	err = agent_endpoint_delete(r->a, k.container_id, k.ifname, host, &r->err);
 	if (err < 0)
 		return err;
-	if (err == 0) {
+	if (err == AGENT_DEL_NONE) {
 		logkv_add(r, "removed=false");
 		return 0;
 	}
 	logkv_add(r, "removed=true host_ifname=%s", host);
-	return set(r, "host_ifname", json_string(host));
+	/* "pending": the veth is the agent's to delete now, not the caller's. */
+	if (set(r, "host_ifname", json_string(host)) || set(r, "pending", json_true()))
+		return -ENOMEM;
+	return 0;
 }
 
 static int op_endpoint_list(struct req *r)
@@ -318,12 +354,181 @@ static int op_drops(struct req *r)
 	return set(r, "drops", list);
 }
 
+static int op_k8s_status(struct req *r)
+{
+	if (!r->a->k8s) {
+		snprintf(r->err.msg, sizeof(r->err.msg), "the agent runs without Kubernetes");
+		return -EOPNOTSUPP;
+	}
+	return k8s_sync_status_json(r->a->k8s, r->out);
+}
+
+static int op_pods(struct req *r)
+{
+	if (!r->a->k8s) {
+		snprintf(r->err.msg, sizeof(r->err.msg), "the agent runs without Kubernetes");
+		return -EOPNOTSUPP;
+	}
+	return k8s_sync_pods_json(r->a->k8s, r->out);
+}
+
+/* --- other nodes (standalone mode; the Kubernetes watcher calls node.h) --- */
+
+static const char *node_err(int err)
+{
+	switch (err) {
+	case -EADDRINUSE: return "pod_cidr overlaps this node's or another node's pod CIDR";
+	case -EEXIST: return "the address is a pod on this node";
+	default: return NULL;
+	}
+}
+
+static int op_node_upsert(struct req *r)
+{
+	const char *name = json_string_value(json_object_get(r->in, "name"));
+	const char *ip = json_string_value(json_object_get(r->in, "ip"));
+	const char *cidr = json_string_value(json_object_get(r->in, "pod_cidr"));
+	struct node_info n = { 0 };
+	struct in_addr in;
+	int err;
+
+	if (!node_name_valid(name))
+		return invalid(r, "name");
+	if (!ip || inet_pton(AF_INET, ip, &in) != 1 || !in.s_addr)
+		return invalid(r, "ip");
+	if (cidr && cidr[0] && node_cidr_parse(cidr, &n.pod_cidr_be, &n.pod_prefix_len) < 0)
+		return invalid(r, "pod_cidr");
+	strcpy(n.name, name);
+	n.ip_be = in.s_addr;
+	logkv_add(r, "name=%s ip=%s pod_cidr=%s", name, ip, cidr ? cidr : "");
+	err = node_upsert(r->a, &n);
+	if (err < 0 && node_err(err))
+		snprintf(r->err.msg, sizeof(r->err.msg), "%s", node_err(err));
+	return err;
+}
+
+static int op_node_delete(struct req *r)
+{
+	const char *name = json_string_value(json_object_get(r->in, "name"));
+
+	if (!node_name_valid(name))
+		return invalid(r, "name");
+	logkv_add(r, "name=%s", name);
+	return node_delete(r->a, name);
+}
+
+static int op_node_list(struct req *r)
+{
+	json_t *list = json_array();
+
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < node_count(r->a); i++) {
+		const struct node_info *n = node_at(r->a, i);
+		char ip[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN], cidr[INET_ADDRSTRLEN + 4] = "";
+		json_t *o;
+
+		if (n->pod_cidr_be || n->pod_prefix_len)
+			snprintf(cidr, sizeof(cidr), "%s/%u", ip_str(n->pod_cidr_be, net),
+				 n->pod_prefix_len);
+		o = json_pack("{s:s, s:s, s:s}", "name", n->name, "ip", ip_str(n->ip_be, ip),
+			      "pod_cidr", cidr);
+		if (!o || json_array_append_new(list, o)) {
+			json_decref(list);
+			return -ENOMEM;
+		}
+	}
+	return set(r, "nodes", list);
+}
+
+static int get_ip(struct req *r, const char *field, uint32_t *ret_be)
+{
+	const char *s = json_string_value(json_object_get(r->in, field));
+	struct in_addr in;
+
+	if (!s || inet_pton(AF_INET, s, &in) != 1 || !in.s_addr)
+		return invalid(r, field);
+	*ret_be = in.s_addr;
+	return 0;
+}
+
+static int op_remote_pod_upsert(struct req *r)
+{
+	uint32_t ip, node_ip;
+	int err;
+
+	if (get_ip(r, "ip", &ip) < 0 || get_ip(r, "node_ip", &node_ip) < 0)
+		return -EINVAL;
+	logkv_add(r, "ip=%s node_ip=%s", json_string_value(json_object_get(r->in, "ip")),
+		  json_string_value(json_object_get(r->in, "node_ip")));
+	err = remote_pod_upsert(r->a, ip, node_ip, AGENT_IDENTITY_POD);
+	if (err < 0 && node_err(err))
+		snprintf(r->err.msg, sizeof(r->err.msg), "%s", node_err(err));
+	return err;
+}
+
+static int op_remote_pod_delete(struct req *r)
+{
+	uint32_t ip;
+
+	if (get_ip(r, "ip", &ip) < 0)
+		return -EINVAL;
+	logkv_add(r, "ip=%s", json_string_value(json_object_get(r->in, "ip")));
+	return remote_pod_delete(r->a, ip);
+}
+
+static int op_ipcache_list(struct req *r)
+{
+	struct pn_ipcache_key *keys;
+	struct pn_ipcache_entry *vals;
+	json_t *list;
+	size_t n;
+	int err;
+
+	err = dp_ipcache_entries(r->a->dp, &keys, &vals, &n);
+	if (err < 0)
+		return err;
+	list = json_array();
+	for (size_t i = 0; list && i < n; i++) {
+		char ip[INET_ADDRSTRLEN], tun[INET_ADDRSTRLEN], prefix[INET_ADDRSTRLEN + 4];
+		json_t *flags = json_array(), *o;
+
+		snprintf(prefix, sizeof(prefix), "%s/%u", ip_str(keys[i].ipv4, ip),
+			 keys[i].prefixlen);
+		if (flags && (vals[i].flags & PN_IPC_F_LOCAL))
+			json_array_append_new(flags, json_string("local"));
+		if (flags && (vals[i].flags & PN_IPC_F_NODE_CIDR))
+			json_array_append_new(flags, json_string("node-cidr"));
+		if (flags && (vals[i].flags & PN_IPC_F_REMOTE_POD))
+			json_array_append_new(flags, json_string("remote-pod"));
+		o = json_pack("{s:s, s:I, s:s, s:o*}", "prefix", prefix, "identity",
+			      (json_int_t)vals[i].identity, "tunnel_endpoint",
+			      vals[i].tunnel_endpoint ? ip_str(vals[i].tunnel_endpoint, tun) : "",
+			      "flags", flags);
+		if (!o || json_array_append_new(list, o)) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	free(keys);
+	free(vals);
+	if (!list)
+		return -ENOMEM;
+	return set(r, "ipcache", list);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct req *r);
 	bool mutating;		/* logged at info */
 } ops[] = {
 	{ "status",		op_status,		false },
+	{ "node_upsert",	op_node_upsert,		true },
+	{ "node_delete",	op_node_delete,		true },
+	{ "node_list",		op_node_list,		false },
+	{ "remote_pod_upsert",	op_remote_pod_upsert,	true },
+	{ "remote_pod_delete",	op_remote_pod_delete,	true },
+	{ "ipcache_list",	op_ipcache_list,	false },
 	{ "ip_allocate",	op_ip_allocate,		true },
 	{ "ip_release",		op_ip_release,		true },
 	{ "endpoint_add",	op_endpoint_add,	true },
@@ -332,6 +537,8 @@ static const struct {
 	{ "endpoint_list",	op_endpoint_list,	false },
 	{ "gc",			op_gc,			true },
 	{ "drops",		op_drops,		false },
+	{ "k8s_status",		op_k8s_status,		false },
+	{ "pods",		op_pods,		false },
 };
 
 static long now_us(void)
@@ -366,6 +573,11 @@ json_t *api_handle(void *ctx, const json_t *in)
 		return api_error(-EINVAL, op ? "unknown op" : "invalid or missing field: op");
 	}
 
+	/* Kubernetes mode before the pod CIDR is known: no IPAM, no maps. */
+	if (!r.a->ready && ops[i].fn != op_status && ops[i].fn != op_k8s_status &&
+	    ops[i].fn != op_pods)
+		return api_error(-EAGAIN, "agent not ready: waiting for this node's pod CIDR; "
+				 "try again later");
 	r.out = json_pack("{s:b}", "ok", 1);
 	if (!r.out)
 		return NULL;

@@ -3,7 +3,7 @@
 # Run every porin benchmark and print one table of figures and ratios
 # (`make bench` runs this after building).  See docs/benchmarks.md.
 #
-#   hack/bench/run.sh [--quick] [--only cni|pod2pod]
+#   hack/bench/run.sh [--quick] [--only cni|pod2pod|crossnode|agent]
 #
 # --quick   fewer pods and runs (50 pods per plugin, 3 pod-to-pod runs of
 #           3 s); QUICK=1 in the environment does the same (make bench QUICK=1)
@@ -38,12 +38,21 @@ export BIN PORIN PORIN_AGENT PORINCTL PORIN_STATE_FS OUT PODS BATCHES RUNS DURAT
 bench_init run
 porin_present || log "warning: porin binaries not found under $BIN: only the baselines will run"
 
-rm -f "$OUT"/{cni_latency,cni_floors,pod2pod,pod2pod_bpf}.tsv "$OUT"/porin-agent.*.log
+rm -f "$OUT"/{cni_latency,cni_floors,pod2pod,pod2pod_bpf,crossnode}.tsv "$OUT"/crossnode.md \
+	"$OUT"/porin-agent.*.log
+case $only in
+# Needs the Kubernetes control plane (hack/k8s): only on request; it prints
+# its own table (agent_scale.tsv).
+agent) hack/bench/agent_scale.sh; exit 0 ;;
+esac
 case $only in
 '' | cni) hack/bench/cni_latency.sh ;;
 esac
 case $only in
 '' | pod2pod) hack/bench/pod2pod.sh ;;
+esac
+case $only in
+'' | crossnode) hack/bench/crossnode.sh ;;
 esac
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -59,6 +68,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 		"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)."
 	echo
 	python3 hack/bench/report.py "$OUT"
+	if [ -s "$OUT/crossnode.md" ]; then echo; cat "$OUT/crossnode.md"; fi
 } >"$OUT/summary.md"
 cat "$OUT/summary.md"
 porin_present || die "porin was not measured (no binaries under $BIN)"
