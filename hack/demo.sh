@@ -1,81 +1,61 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# make demo: a porin node on this machine, in network namespaces.
+# make demo: a two-node porin cluster on this machine.
 #
-# A "node" namespace runs porin-agent; three pod namespaces get their network
-# from the porin CNI plugin, called exactly as a container runtime calls it.
-# The demo shows pod-to-pod ICMP/TCP/UDP through the eBPF datapath, what the
-# agent holds, a spoofed packet dropped with its reason, and then removes
-# everything it made.  (The Kubernetes cluster demo with NetworkPolicy
-# replaces this once the agent speaks to the API server.)
+# A real kube-apiserver, controller-manager and scheduler; two nodes, each a
+# network namespace with its own porin-agent watching the API; pods wired by
+# the porin CNI plugin as a container runtime would (hack/cluster).  The demo
+# shows pod traffic on one node and across nodes over the VXLAN overlay,
+# what the agents learnt from the API, a spoofed packet dropped with its
+# reason, and a pod delete cleaning up everywhere; then removes it all.
+# (NetworkPolicy joins the demo when it lands.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$PWD/${BUILD:-build}
 [ "$(id -u)" -eq 0 ] || { echo "make demo needs root (network namespaces, BPF)" >&2; exit 1; }
 
-id=demo$$
-node=$id-node
-work=$(mktemp -d /tmp/porin-demo.XXXXXX)
-sock=$work/state/porin.sock
-bpf_root=$work/bpf/porin
-agent=""
-pods=(web client other)
-
-cleanup() {
-	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	for p in "${pods[@]}"; do ip netns del "$id-$p" 2>/dev/null || true; done
-	ip netns del "$node" 2>/dev/null || true
-	umount "$work/bpf" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
+export PORIN_CLUSTER_DIR=${PORIN_CLUSTER_DIR:-/tmp/porin-demo}
+export PORIN_CLUSTER_PREFIX=${PORIN_CLUSTER_PREFIX:-pdemo}
+BIN=$PWD/${BUILD:-build}
+cluster() { hack/cluster "$@"; }
+ctl() { "$BIN/porinctl" --socket "$PORIN_CLUSTER_DIR/nodes/$1/state/porin.sock" "${@:2}"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
-in_node() { nsenter --net="/run/netns/$node" "$@"; }
 
-say "a node: namespace $node running porin-agent (standalone mode, pod CIDR 10.244.0.0/24)"
-ip netns add "$node"
-in_node ip link set lo up
-mkdir -p "$work/bpf" "$work/state"
-mount -t bpf bpf "$work/bpf"
-nsenter --net="/run/netns/$node" "$BIN/porin-agent" --pod-cidr 10.244.0.0/24 --bpf-root "$bpf_root" \
-	--state-dir "$work/state" --socket "$sock" >"$work/agent.log" 2>&1 &
-agent=$!
-for _ in $(seq 1 100); do "$BIN/porinctl" --socket "$sock" status >/dev/null 2>&1 && break; sleep 0.05; done
-run "$BIN/porinctl" --socket "$sock" status
+trap 'say "cleaning up"; cluster down' EXIT
+cluster down >/dev/null 2>&1 || true
 
-say "three pods, wired by the CNI plugin (CNI_COMMAND=ADD, config on stdin)"
-conf=$(printf '{"cniVersion":"1.1.0","name":"porin","type":"porin","agentSocket":"%s","bpfRoot":"%s"}' "$sock" "$bpf_root")
-declare -A ip
-for p in "${pods[@]}"; do
-	ip netns add "$id-$p"
-	out=$(in_node env CNI_COMMAND=ADD CNI_CONTAINERID="$id-$p" CNI_NETNS="/run/netns/$id-$p" \
-		CNI_IFNAME=eth0 CNI_PATH="$BIN" CNI_ARGS="K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$p" \
-		"$BIN/porin" <<<"$conf")
-	ip[$p]=$(jq -r '.ips[0].address | split("/")[0]' <<<"$out")
-	echo "pod $p: ${ip[$p]}"
-done
-echo; echo "CNI result for the last pod:"; jq . <<<"$out"
-run "$BIN/porinctl" --socket "$sock" endpoint list
+say "a cluster: real control plane (first run builds Kubernetes from the Go module proxy), two nodes"
+run cluster up --nodes 2 --routing vxlan
+run cluster kubectl get nodes -o wide
 
-say "pod-to-pod traffic through bpf_redirect_peer"
-run ip netns exec "$id-client" ping -c 3 -i 0.2 "${ip[web]}"
-ip netns exec "$id-web" socat TCP-LISTEN:80,reuseaddr,fork SYSTEM:'echo hello from web' &
-ip netns exec "$id-web" socat UDP-RECVFROM:53,fork SYSTEM:'echo udp answer from web' &
-sleep 0.3
-printf '$ client: TCP to web:80 -> '; ip netns exec "$id-client" socat -T 2 - "TCP:${ip[web]}:80" </dev/null
-printf '$ client: UDP to web:53 -> '; echo q | ip netns exec "$id-client" socat -T 2 - "UDP:${ip[web]}:53"
+say "pods, created in the API and wired by the porin CNI plugin"
+run cluster pod add shop/web --node node1 --labels app=web --port http:80/TCP
+run cluster pod add shop/db --node node2 --labels app=db --port sql:5432/TCP --port dns:53/UDP
+run cluster pod add shop/client --node node1 --labels app=client
+run cluster kubectl get pods -A -o wide
+web=$(cluster kubectl -n shop get pod web -o jsonpath='{.status.podIP}')
+db=$(cluster kubectl -n shop get pod db -o jsonpath='{.status.podIP}')
 
-say "anti-spoofing: 'other' sends with an address that is not its own"
-ip netns exec "$id-other" ping -c 1 -W 1 10.244.0.1 >/dev/null	# resolves the gateway
-ip netns exec "$id-other" ip addr add 10.244.0.250/32 dev eth0
-run ip netns exec "$id-other" ping -c 2 -i 0.2 -W 1 -I 10.244.0.250 "${ip[web]}" || true
-run "$BIN/porinctl" --socket "$sock" drops
+say "same node: client -> web (bpf_redirect_peer, no host stack)"
+run cluster exec shop/client -- ping -c 2 -i 0.2 "$web"
+printf '$ TCP client -> web:80 answers: '; cluster exec shop/client -- socat -T 2 - "TCP:$web:80" </dev/null
 
-say "pod deletion (CNI DEL) releases the IP, the veth and the map entries"
-in_node env CNI_COMMAND=DEL CNI_CONTAINERID="$id-other" CNI_NETNS="/run/netns/$id-other" \
-	CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/porin" <<<"$conf"
-run "$BIN/porinctl" --socket "$sock" endpoint list
-kill %2 %3 2>/dev/null || true
-say "done; cleaning up"
+say "across nodes: client (node1) -> db (node2) over VXLAN"
+run cluster exec shop/client -- ping -c 2 -i 0.2 "$db"
+printf '$ TCP client -> db:5432 answers: '; cluster exec shop/client -- socat -T 2 - "TCP:$db:5432" </dev/null
+printf '$ UDP client -> db:53 answers: '; echo q | cluster exec shop/client -- socat -T 2 - "UDP:$db:53"
+
+say "what node1's agent learnt from the API server"
+run ctl node1 k8s status
+run ctl node1 node list
+run ctl node1 ipcache list
+
+say "anti-spoofing: client sends from an address that is not its own"
+cluster exec shop/client -- ip addr add 10.244.0.250/32 dev eth0
+run cluster exec shop/client -- ping -c 2 -i 0.2 -W 1 -I 10.244.0.250 "$db" || true
+run ctl node1 drops
+
+say "deleting db (CNI DEL + API delete): its IP leaves every node's ipcache"
+run cluster pod del shop/db
+sleep 0.5
+run ctl node1 ipcache list
