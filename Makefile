@@ -13,8 +13,14 @@ MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Idatapath/include -Ilib -I$(BUILD)
-LDLIBS		:= -lbpf -lelf -lz -lmnl -ljansson
-TEST_LDLIBS	:= $(LDLIBS) -lcmocka
+LDLIBS		:= -lbpf -lelf -lz -ljansson -lcurl -lyaml
+# libmnl only in the tests: they parse our netlink messages with it.
+TEST_LDLIBS	:= $(LDLIBS) -lmnl -lcmocka
+# The CNI plugin is exec'd for every pod and verb: linked statically it starts
+# without the dynamic loader (half the process start-up it had with libbpf,
+# libelf, libz, libmnl and jansson as shared libraries).
+CNI_LDFLAGS	:= -static
+CNI_LDLIBS	:= -ljansson
 
 BPF_CFLAGS	:= -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		   -I/usr/include/$(MULTIARCH) -Idatapath/include -Idatapath
@@ -30,13 +36,17 @@ LIB_SRCS	:= $(wildcard lib/*.c)
 CNI_SRCS	:= $(filter-out cni/main.c,$(wildcard cni/*.c))
 AGENT_SRCS	:= $(filter-out agent/agent_main.c agent/porinctl.c,$(wildcard agent/*.c))
 POLICY_SRCS	:= $(wildcard policy/*.c)
+K8S_SRCS	:= $(wildcard agent/k8s/*.c)
 
 obj		= $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJS	:= $(call obj,$(LIB_SRCS))
+# All of lib/ but the libbpf log hook: the CNI plugin links no libbpf.
+CNI_LIB_OBJS	:= $(filter-out $(call obj,lib/log_libbpf.c),$(LIB_OBJS))
 CNI_OBJS	:= $(call obj,$(CNI_SRCS))
 AGENT_OBJS	:= $(call obj,$(AGENT_SRCS))
 POLICY_OBJS	:= $(call obj,$(POLICY_SRCS))
-ALL_LIB_OBJS	:= $(LIB_OBJS) $(CNI_OBJS) $(AGENT_OBJS) $(POLICY_OBJS)
+K8S_OBJS	:= $(call obj,$(K8S_SRCS))
+ALL_LIB_OBJS	:= $(LIB_OBJS) $(CNI_OBJS) $(AGENT_OBJS) $(POLICY_OBJS) $(K8S_OBJS)
 
 BINS		:= $(BUILD)/porin $(BUILD)/porin-agent $(BUILD)/porinctl
 
@@ -64,13 +74,13 @@ $(BUILD)/obj/%.o: %.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/porin: $(call obj,cni/main.c) $(CNI_OBJS) $(LIB_OBJS)
+$(BUILD)/porin: $(call obj,cni/main.c) $(CNI_OBJS) $(CNI_LIB_OBJS)
+	$(CC) $(CFLAGS) $(CNI_LDFLAGS) $^ -o $@ $(CNI_LDLIBS)
+
+$(BUILD)/porin-agent: $(call obj,agent/agent_main.c) $(AGENT_OBJS) $(POLICY_OBJS) $(K8S_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/porin-agent: $(call obj,agent/agent_main.c) $(AGENT_OBJS) $(POLICY_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
-
-$(BUILD)/porinctl: $(call obj,agent/porinctl.c) $(AGENT_OBJS) $(POLICY_OBJS) $(LIB_OBJS)
+$(BUILD)/porinctl: $(call obj,agent/porinctl.c) $(AGENT_OBJS) $(POLICY_OBJS) $(K8S_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(ALL_LIB_OBJS)
@@ -80,6 +90,11 @@ $(BUILD)/tests/unit/%: $(call obj,tests/unit/%.c) $(ALL_LIB_OBJS)
 $(BUILD)/tests/bpf/%: $(call obj,tests/bpf/%.c) $(ALL_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(TEST_LDLIBS)
+
+$(BUILD)/tests/integ/k8s_watch_probe: $(call obj,tests/integ/k8s_watch_probe.c) $(K8S_OBJS) \
+		$(call obj,lib/log.c)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ -lcurl -lyaml -ljansson
 
 $(BUILD)/tests/integ/%: $(call obj,tests/integ/%.c)
 	@mkdir -p $(@D)

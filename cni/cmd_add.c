@@ -267,7 +267,7 @@ static int add_pod_side(struct add *x)
 
 static int add_tc_attach(struct add *x)
 {
-	int err = tc_attach_endpoint(x->a.host_ifindex, x->c->bpf_root);
+	int err = tc_attach_endpoint_nl(x->host_nl, x->a.host_ifindex, x->c->bpf_root);
 
 	if (err == -ENOENT)
 		return cni_fail(x->e, err, CNI_ERR_TRY_AGAIN, "try again later",

@@ -122,7 +122,6 @@ int main(void)
 	/* A runtime that stops reading must not kill us mid-unwind: EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	log_setup(LOG_LVL_INFO, "porin", stderr);
-	log_route_libbpf();
 
 	/* VERSION needs no config: answer without reading stdin. */
 	if (cmd_name && strcmp(cmd_name, "VERSION") == 0)

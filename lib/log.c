@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/libbpf.h>
-
 static struct {
 	enum log_level level;
 	const char *prog;
@@ -114,26 +112,4 @@ const char *log_errno_name(int err)
 		snprintf(buf, sizeof(buf), "%d", err);
 		return buf;
 	}
-}
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	enum log_level ours = level == LIBBPF_WARN ? LOG_LVL_WARN :
-			      level == LIBBPF_INFO ? LOG_LVL_DEBUG : LOG_LVL_DEBUG;
-	char line[512];
-	size_t n;
-
-	if (ours < logger.level)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n && line[n - 1] == '\n')
-		line[--n] = '\0';
-	log_msg(ours, line, "component=libbpf");
-	return 0;
-}
-
-void log_route_libbpf(void)
-{
-	libbpf_set_print(libbpf_print);
 }

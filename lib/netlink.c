@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * rtnetlink over libmnl: builders (pure, testable) first, then one
- * request/reply routine that every operation goes through, so acks, extended
- * ACK text and errno conversion live in one place.
+ * rtnetlink on a plain NETLINK_ROUTE socket: builders (pure, testable) first,
+ * then one request/reply routine that every operation goes through, so acks,
+ * extended ACK text and errno conversion live in one place.
+ *
+ * No libmnl: the CNI plugin is linked statically, because it is exec'd for
+ * every pod and the dynamic loader was a good part of an ADD, and Debian
+ * ships no libmnl.a.  The handful of helpers we used from it are below.
  */
 #include "netlink.h"
 #include "netlink_msg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -24,30 +33,148 @@
 #define NL_RECV_BUF_SIZE	(32 * 1024)
 
 struct nl {
-	struct mnl_socket *sock;
-	unsigned int portid;
-	unsigned int seq;
+	int fd;
+	uint32_t portid;
+	uint32_t seq;
 	char rbuf[NL_RECV_BUF_SIZE];
 	char wbuf[NL_MSG_BUF_SIZE];
 };
 
-/* --- builders ---------------------------------------------------------- */
+/* --- writing messages ----------------------------------------------------
+ * Builders start from a zeroed buffer, so padding and every header field
+ * not set stays zero. */
+
+static void *nl_tail(struct nlmsghdr *nlh)
+{
+	return (char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len);
+}
 
 static struct nlmsghdr *nl_put_header(char *buf, uint16_t type, uint16_t flags, uint32_t seq)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
 
 	memset(buf, 0, NL_MSG_BUF_SIZE);
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_len = NLMSG_HDRLEN;
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
 	return nlh;
 }
 
+/* The family header (ifinfomsg, rtmsg, ...) or, in a nest, any fixed struct. */
+static void *nl_put_struct(struct nlmsghdr *nlh, size_t len)
+{
+	void *p = nl_tail(nlh);
+
+	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + NLMSG_ALIGN(len);
+	return p;
+}
+
+static void nl_attr_put(struct nlmsghdr *nlh, uint16_t type, const void *data, size_t len)
+{
+	struct nlattr *a = nl_tail(nlh);
+
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+static void nl_attr_put_u32(struct nlmsghdr *nlh, uint16_t type, uint32_t value)
+{
+	nl_attr_put(nlh, type, &value, sizeof(value));
+}
+
+static void nl_attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
+{
+	nl_attr_put(nlh, type, s, strlen(s) + 1);
+}
+
+static struct nlattr *nl_nest_start(struct nlmsghdr *nlh, uint16_t type)
+{
+	struct nlattr *nest = nl_tail(nlh);
+
+	nest->nla_type = NLA_F_NESTED | type;
+	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + NLA_HDRLEN;
+	return nest;
+}
+
+static void nl_nest_end(struct nlmsghdr *nlh, struct nlattr *nest)
+{
+	nest->nla_len = (uint16_t)((char *)nl_tail(nlh) - (char *)nest);
+}
+
+/* --- reading messages --------------------------------------------------- */
+
+static const void *nl_attr_data(const struct nlattr *a)
+{
+	return (const char *)a + NLA_HDRLEN;
+}
+
+static size_t nl_attr_len(const struct nlattr *a)
+{
+	return a->nla_len - NLA_HDRLEN;
+}
+
+/* A u32 attribute's value; 0 when absent or not four bytes long. */
+static uint32_t nl_attr_u32(const struct nlattr *a)
+{
+	uint32_t v = 0;
+
+	if (a && nl_attr_len(a) == sizeof(v))
+		memcpy(&v, nl_attr_data(a), sizeof(v));
+	return v;
+}
+
+/* A NUL-terminated string attribute, or NULL. */
+static const char *nl_attr_str(const struct nlattr *a)
+{
+	if (!a || !nl_attr_len(a) || ((const char *)nl_attr_data(a))[nl_attr_len(a) - 1])
+		return NULL;
+	return nl_attr_data(a);
+}
+
+/* tb[type] = the attribute of each type up to @max in [data, data + len).  A
+ * truncated attribute ends the walk; what came before it stands. */
+static void nl_attr_table(const void *data, size_t len, const struct nlattr **tb,
+			  unsigned int max)
+{
+	const char *p = data;
+
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	while (len >= NLA_HDRLEN) {
+		const struct nlattr *a = (const struct nlattr *)p;
+		uint16_t type = a->nla_type & NLA_TYPE_MASK;
+		size_t step = NLA_ALIGN(a->nla_len);
+
+		if (a->nla_len < NLA_HDRLEN || a->nla_len > len)
+			break;
+		if (type <= max)
+			tb[type] = a;
+		p += step;
+		len -= step < len ? step : len;
+	}
+}
+
+/* The attributes after @nlh's family header of @hdrlen bytes; -EBADMSG if
+ * the message cannot even hold that header. */
+static int nl_msg_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb,
+			unsigned int max)
+{
+	size_t off = NLMSG_SPACE(hdrlen);
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(hdrlen))
+		return -EBADMSG;
+	nl_attr_table((const char *)nlh + off, nlh->nlmsg_len > off ? nlh->nlmsg_len - off : 0,
+		      tb, max);
+	return 0;
+}
+
+/* --- builders ---------------------------------------------------------- */
+
 static struct ifinfomsg *nl_put_ifinfo(struct nlmsghdr *nlh, int ifindex)
 {
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct ifinfomsg *ifi = nl_put_struct(nlh, sizeof(*ifi));
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
@@ -63,22 +190,22 @@ struct nlmsghdr *nl_build_veth_create(char *buf, uint32_t seq, const char *host_
 	struct nlattr *linkinfo, *data, *peer;
 
 	nl_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
-	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	nl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
+	nl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	linkinfo = nl_nest_start(nlh, IFLA_LINKINFO);
+	nl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = nl_nest_start(nlh, IFLA_INFO_DATA);
 	/* VETH_INFO_PEER carries a whole ifinfomsg + attributes for the peer:
 	 * naming it and placing it in the pod netns here means it never exists
 	 * under a temporary name or in the wrong namespace. */
-	peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	peer = nl_nest_start(nlh, VETH_INFO_PEER);
 	nl_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
-	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	mnl_attr_nest_end(nlh, peer);
-	mnl_attr_nest_end(nlh, data);
-	mnl_attr_nest_end(nlh, linkinfo);
+	nl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+	nl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+	nl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	nl_nest_end(nlh, peer);
+	nl_nest_end(nlh, data);
+	nl_nest_end(nlh, linkinfo);
 	return nlh;
 }
 
@@ -90,10 +217,10 @@ struct nlmsghdr *nl_build_link_create(char *buf, uint32_t seq, const char *name,
 	struct nlattr *linkinfo;
 
 	nl_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-	mnl_attr_nest_end(nlh, linkinfo);
+	nl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	linkinfo = nl_nest_start(nlh, IFLA_LINKINFO);
+	nl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	nl_nest_end(nlh, linkinfo);
 	return nlh;
 }
 
@@ -102,7 +229,7 @@ struct nlmsghdr *nl_build_link_del(char *buf, uint32_t seq, const char *name)
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_DELLINK, NLM_F_ACK, seq);
 
 	nl_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
 
@@ -111,9 +238,9 @@ struct nlmsghdr *nl_build_link_get(char *buf, uint32_t seq, const char *name)
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETLINK, NLM_F_ACK, seq);
 
 	nl_put_ifinfo(nlh, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	/* Statistics are most of a link reply and we never read them. */
-	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	nl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	return nlh;
 }
 
@@ -132,14 +259,14 @@ struct nlmsghdr *nl_build_addr_add_v4(char *buf, uint32_t seq, int ifindex, uint
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWADDR,
 					     NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct ifaddrmsg *ifa = nl_put_struct(nlh, sizeof(*ifa));
 
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (uint8_t)prefixlen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (uint32_t)ifindex;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, addr_be);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr_be);
+	nl_attr_put_u32(nlh, IFA_LOCAL, addr_be);
+	nl_attr_put_u32(nlh, IFA_ADDRESS, addr_be);
 	return nlh;
 }
 
@@ -148,7 +275,7 @@ struct nlmsghdr *nl_build_route_replace_v4(char *buf, uint32_t seq, uint32_t dst
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWROUTE,
 					     NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct rtmsg *rtm = nl_put_struct(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = (uint8_t)prefixlen;
@@ -157,17 +284,17 @@ struct nlmsghdr *nl_build_route_replace_v4(char *buf, uint32_t seq, uint32_t dst
 	rtm->rtm_scope = gw_be ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	if (prefixlen)
-		mnl_attr_put_u32(nlh, RTA_DST, dst_be);
+		nl_attr_put_u32(nlh, RTA_DST, dst_be);
 	if (gw_be)
-		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw_be);
-	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+		nl_attr_put_u32(nlh, RTA_GATEWAY, gw_be);
+	nl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	return nlh;
 }
 
 struct nlmsghdr *nl_build_addr_dump_v4(char *buf, uint32_t seq)
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETADDR, NLM_F_DUMP, seq);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct ifaddrmsg *ifa = nl_put_struct(nlh, sizeof(*ifa));
 
 	ifa->ifa_family = AF_INET;
 	return nlh;
@@ -176,9 +303,65 @@ struct nlmsghdr *nl_build_addr_dump_v4(char *buf, uint32_t seq)
 struct nlmsghdr *nl_build_route_dump_v4(char *buf, uint32_t seq)
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETROUTE, NLM_F_DUMP, seq);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	struct rtmsg *rtm = nl_put_struct(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = AF_INET;
+	return nlh;
+}
+
+/* Filters of every protocol at @prio: tcm_info carries both. */
+static struct tcmsg *nl_put_tcmsg(struct nlmsghdr *nlh, int ifindex, uint32_t parent,
+				  uint32_t handle, uint16_t prio)
+{
+	struct tcmsg *tcm = nl_put_struct(nlh, sizeof(*tcm));
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	tcm->tcm_handle = handle;
+	tcm->tcm_info = TC_H_MAKE((uint32_t)prio << 16, htons(ETH_P_ALL));
+	return tcm;
+}
+
+struct nlmsghdr *nl_build_clsact_add(char *buf, uint32_t seq, int ifindex)
+{
+	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWQDISC,
+					     NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+	struct tcmsg *tcm = nl_put_struct(nlh, sizeof(*tcm));
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = TC_H_CLSACT;
+	tcm->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+	nl_attr_put_strz(nlh, TCA_KIND, "clsact");
+	return nlh;
+}
+
+struct nlmsghdr *nl_build_tc_bpf_replace(char *buf, uint32_t seq, int ifindex, uint32_t parent,
+					 uint32_t handle, uint16_t prio, int prog_fd,
+					 const char *name)
+{
+	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWTFILTER,
+					     NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
+	struct nlattr *opts;
+
+	nl_put_tcmsg(nlh, ifindex, parent, handle, prio);
+	nl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	opts = nl_nest_start(nlh, TCA_OPTIONS);
+	nl_attr_put_u32(nlh, TCA_BPF_FD, (uint32_t)prog_fd);
+	nl_attr_put_strz(nlh, TCA_BPF_NAME, name);
+	nl_attr_put_u32(nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+	nl_nest_end(nlh, opts);
+	return nlh;
+}
+
+struct nlmsghdr *nl_build_tc_bpf_get(char *buf, uint32_t seq, int ifindex, uint32_t parent,
+				     uint32_t handle, uint16_t prio)
+{
+	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETTFILTER, NLM_F_ACK, seq);
+
+	nl_put_tcmsg(nlh, ifindex, parent, handle, prio);
+	nl_attr_put_strz(nlh, TCA_KIND, "bpf");
 	return nlh;
 }
 
@@ -186,29 +369,36 @@ struct nlmsghdr *nl_build_route_dump_v4(char *buf, uint32_t seq)
 
 int nl_open(struct nl **ret)
 {
-	struct nl *nl = calloc(1, sizeof(*nl));
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	socklen_t salen = sizeof(sa);
+	/* Not calloc(): zeroing the buffers costs a page fault per 4 KiB, and
+	 * every byte of them is written before it is read. */
+	struct nl *nl = malloc(sizeof(*nl));
 	int one = 1, err;
 
 	if (!nl)
 		return -ENOMEM;
-	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl->sock) {
+	nl->seq = 0;
+	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nl->fd < 0) {
 		err = -errno;
 		goto err_free;
 	}
-	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+	/* The kernel picks our port id; replies must carry it. */
+	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(nl->fd, (struct sockaddr *)&sa, &salen) < 0) {
 		err = -errno;
 		goto err_close;
 	}
 	/* Extended ACK: the kernel explains EINVAL & co in words.  CAP_ACK: it
 	 * need not echo our whole request back with every error. */
-	(void) mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void) mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl->portid = mnl_socket_get_portid(nl->sock);
+	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl->portid = sa.nl_pid;
 	*ret = nl;
 	return 0;
 err_close:
-	mnl_socket_close(nl->sock);
+	close(nl->fd);
 err_free:
 	free(nl);
 	return err;
@@ -218,102 +408,90 @@ void nl_close(struct nl *nl)
 {
 	if (!nl)
 		return;
-	mnl_socket_close(nl->sock);
+	close(nl->fd);
 	free(nl);
 }
 
-struct nl_reply {
-	const char *what;	/* operation name, for the debug log */
-	mnl_cb_t cb;		/* data messages (RTM_NEW*), may be NULL */
-	void *data;
+/* Data messages (RTM_NEW*) of a reply: 0 to go on, or -errno to fail. */
+typedef int (*nl_data_cb)(const struct nlmsghdr *nlh, void *data);
+
+/* NLMSG_ERROR: the ack (error 0) or the error, with the extended ACK text
+ * that follows it (after our request, unless the kernel capped that). */
+static int nl_ack(const struct nlmsghdr *nlh, const char *what)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(nlh);
+	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1] = { 0 };
+	const char *msg;
+	size_t off = sizeof(*e);
 	int err;
-};
 
-static int nl_extack_cb(const struct nlattr *attr, void *data)
-{
-	const char **msg = data;
-
-	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-		*msg = mnl_attr_get_str(attr);
-	return MNL_CB_OK;
-}
-
-static int nl_ctl_error(const struct nlmsghdr *nlh, void *data)
-{
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	struct nl_reply *r = data;
-	const char *msg = NULL;
-
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
-		r->err = -EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		size_t off = sizeof(*e);
-
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-		if (off < mnl_nlmsg_get_payload_len(nlh))
-			(void) mnl_attr_parse(nlh, (unsigned int)off, nl_extack_cb, &msg);
-	}
-	r->err = e->error > 0 ? -e->error : e->error;
-	if (r->err)
-		log_debug("netlink request failed", "op=%s err=%s extack=\"%s\"", r->what,
-			  log_errno_name(r->err), msg ? msg : "");
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+		return -EBADMSG;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > NLMSG_HDRLEN)
+		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	off = NLMSG_LENGTH(NLMSG_ALIGN(off));
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < nlh->nlmsg_len)
+		nl_attr_table((const char *)nlh + off, nlh->nlmsg_len - off, tb, NLMSGERR_ATTR_MAX);
+	msg = nl_attr_str(tb[NLMSGERR_ATTR_MSG]);
+	err = e->error > 0 ? -e->error : e->error;
+	if (err)
+		log_debug("netlink request failed", "op=%s err=%s extack=\"%s\"", what,
+			  log_errno_name(err), msg ? msg : "");
 	else if (msg)
-		log_debug("netlink warning", "op=%s extack=\"%s\"", r->what, msg);
-	return MNL_CB_STOP;
+		log_debug("netlink warning", "op=%s extack=\"%s\"", what, msg);
+	return err;
 }
 
-/* A dump ends with NLMSG_DONE, whose payload is an int error. */
-static int nl_ctl_done(const struct nlmsghdr *nlh, void *data)
+/* NLMSG_DONE ends a dump; its payload is an int error. */
+static int nl_done(const struct nlmsghdr *nlh, const char *what)
 {
-	struct nl_reply *r = data;
-	int e = 0;
+	int err = 0;
 
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(e))
-		memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
-	if (e < 0) {
-		r->err = e;
-		log_debug("netlink dump failed", "op=%s err=%s", r->what, log_errno_name(e));
-	}
-	return MNL_CB_STOP;
+	if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
+		memcpy(&err, NLMSG_DATA(nlh), sizeof(err));
+	if (err < 0)
+		log_debug("netlink dump failed", "op=%s err=%s", what, log_errno_name(err));
+	return err < 0 ? err : 0;
 }
 
-static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nl_reply *r = data;
-
-	return r->cb ? r->cb(nlh, r->data) : MNL_CB_OK;
-}
-
-/* Send the request in nl->wbuf and read until its ack, error or dump end. */
-static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, const char *what, mnl_cb_t cb,
+/* Send the request @req and read until its ack, error or dump end, passing
+ * data messages to @cb (may be NULL). */
+static int nl_talk(struct nl *nl, const struct nlmsghdr *req, const char *what, nl_data_cb cb,
 		   void *data)
 {
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_ctl_error,
-					 [NLMSG_DONE] = nl_ctl_done };
-	struct nl_reply r = { .what = what, .cb = cb, .data = data };
-	uint32_t seq = nlh->nlmsg_seq;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+	if (sendto(nl->fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel,
+		   sizeof(kernel)) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rbuf, sizeof(nl->rbuf));
-		int ret;
+		ssize_t n = recv(nl->fd, nl->rbuf, sizeof(nl->rbuf), MSG_TRUNC);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)nl->rbuf;
+		int len = (int)n, err;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
-		errno = 0;
-		ret = mnl_cb_run2(nl->rbuf, (size_t)n, seq, nl->portid, nl_data_cb, &r, ctl,
-				  NLMSG_MIN_TYPE);
-		if (ret < 0)
-			return r.err ? r.err : (errno ? -errno : -EPROTO);
-		if (ret == MNL_CB_STOP)
-			return r.err;
+		if ((size_t)n > sizeof(nl->rbuf))
+			return -ENOSPC;	/* truncated: MSG_TRUNC returns the full size */
+		for (; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+			if (nlh->nlmsg_pid != nl->portid)
+				return -ESRCH;
+			if (nlh->nlmsg_seq != req->nlmsg_seq)
+				return -EPROTO;
+			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				return -EINTR;	/* the table changed under the dump */
+			if (nlh->nlmsg_type == NLMSG_ERROR)
+				return nl_ack(nlh, what);
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return nl_done(nlh, what);
+			if (nlh->nlmsg_type >= NLMSG_MIN_TYPE && cb) {
+				err = cb(nlh, data);
+				if (err < 0)
+					return err;
+			}
+		}
 	}
 }
 
@@ -358,30 +536,23 @@ int nl_link_del(struct nl *nl, const char *name)
 struct nl_link_info {
 	int ifindex;
 	uint8_t mac[6];
-	int have_mac;
+	bool have_mac;
 };
-
-static int nl_link_attr_cb(const struct nlattr *attr, void *data)
-{
-	struct nl_link_info *li = data;
-
-	if (mnl_attr_get_type(attr) == IFLA_ADDRESS &&
-	    mnl_attr_get_payload_len(attr) == sizeof(li->mac)) {
-		memcpy(li->mac, mnl_attr_get_payload(attr), sizeof(li->mac));
-		li->have_mac = 1;
-	}
-	return MNL_CB_OK;
-}
 
 static int nl_link_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[IFLA_MAX + 1];
+	const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
 	struct nl_link_info *li = data;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
-		return MNL_CB_OK;
+	if (nlh->nlmsg_type != RTM_NEWLINK || nl_msg_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX) < 0)
+		return 0;
 	li->ifindex = ifi->ifi_index;
-	return mnl_attr_parse(nlh, sizeof(*ifi), nl_link_attr_cb, li);
+	if (tb[IFLA_ADDRESS] && nl_attr_len(tb[IFLA_ADDRESS]) == sizeof(li->mac)) {
+		memcpy(li->mac, nl_attr_data(tb[IFLA_ADDRESS]), sizeof(li->mac));
+		li->have_mac = true;
+	}
+	return 0;
 }
 
 int nl_link_get(struct nl *nl, const char *name, int *ret_ifindex, uint8_t ret_mac[6])
@@ -474,6 +645,64 @@ int nl_dummy_ensure(struct nl *nl, const char *name, uint32_t addr_be)
 	return nl_link_set_up(nl, ifindex);
 }
 
+/* --- TC: clsact and cls_bpf ---------------------------------------------- */
+
+int nl_clsact_ensure(struct nl *nl, int ifindex)
+{
+	int err;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	err = nl_talk(nl, nl_build_clsact_add(nl->wbuf, nl_next_seq(nl), ifindex), "clsact_add",
+		      NULL, NULL);
+	return err == -EEXIST ? 0 : err;
+}
+
+int nl_tc_bpf_replace(struct nl *nl, int ifindex, uint32_t parent, uint32_t handle,
+		      uint16_t prio, int prog_fd, const char *name)
+{
+	struct nlmsghdr *nlh;
+
+	if (ifindex <= 0 || prog_fd < 0 || !name || strlen(name) >= NL_TC_NAME_MAX)
+		return -EINVAL;
+	nlh = nl_build_tc_bpf_replace(nl->wbuf, nl_next_seq(nl), ifindex, parent, handle, prio,
+				      prog_fd, name);
+	return nl_talk(nl, nlh, "tc_bpf_replace", NULL, NULL);
+}
+
+static int nl_tc_bpf_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[TCA_MAX + 1], *opts[TCA_BPF_MAX + 1];
+	uint32_t *id = data;
+
+	if (nlh->nlmsg_type != RTM_NEWTFILTER ||
+	    nl_msg_attrs(nlh, sizeof(struct tcmsg), tb, TCA_MAX) < 0 || !tb[TCA_OPTIONS])
+		return 0;
+	nl_attr_table(nl_attr_data(tb[TCA_OPTIONS]), nl_attr_len(tb[TCA_OPTIONS]), opts,
+		      TCA_BPF_MAX);
+	*id = nl_attr_u32(opts[TCA_BPF_ID]);
+	return 0;
+}
+
+int nl_tc_bpf_prog_id(struct nl *nl, int ifindex, uint32_t parent, uint32_t handle,
+		      uint16_t prio, uint32_t *ret_id)
+{
+	uint32_t id = 0;
+	int err;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	err = nl_talk(nl, nl_build_tc_bpf_get(nl->wbuf, nl_next_seq(nl), ifindex, parent, handle,
+					      prio), "tc_bpf_get", nl_tc_bpf_cb, &id);
+	/* -ENOENT: no such filter; -EINVAL: the kernel's answer when the link
+	 * has no clsact qdisc at all.  Both mean "none". */
+	if (err == -ENOENT || err == -EINVAL)
+		err = 0;
+	if (err == 0)
+		*ret_id = id;
+	return err;
+}
+
 /* --- queries ------------------------------------------------------------ */
 
 struct nl_match {
@@ -484,41 +713,22 @@ struct nl_match {
 	int found;
 };
 
-static int nl_attr_table_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	uint16_t type = mnl_attr_get_type(attr);
-
-	/* Every attribute we look at is a u32; ignore the rest, and a
-	 * malformed one rather than trusting its payload. */
-	if (type <= RTA_MAX && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static uint32_t nl_attr_u32(const struct nlattr *attr)
-{
-	return attr ? mnl_attr_get_u32(attr) : 0;
-}
-
 static int nl_addr_match_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[IFA_MAX + 1];
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nlh);
 	struct nl_match *m = data;
 	const struct nlattr *local;
 
-	_Static_assert(IFA_MAX <= RTA_MAX, "one attribute table fits both");
-	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
-		return MNL_CB_OK;
+	if (nlh->nlmsg_type != RTM_NEWADDR || nl_msg_attrs(nlh, sizeof(*ifa), tb, IFA_MAX) < 0)
+		return 0;
 	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != m->ifindex ||
 	    ifa->ifa_prefixlen != m->prefixlen)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ifa), nl_attr_table_cb, tb);
+		return 0;
 	local = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	if (local && mnl_attr_get_u32(local) == m->addr_be)
+	if (local && nl_attr_len(local) == sizeof(uint32_t) && nl_attr_u32(local) == m->addr_be)
 		m->found = 1;
-	return MNL_CB_OK;
+	return 0;
 }
 
 int nl_addr_has_v4(struct nl *nl, int ifindex, uint32_t addr_be, unsigned int prefixlen)
@@ -533,22 +743,20 @@ int nl_addr_has_v4(struct nl *nl, int ifindex, uint32_t addr_be, unsigned int pr
 
 static int nl_route_match_cb(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlattr *tb[RTA_MAX + 1] = { 0 };
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[RTA_MAX + 1];
+	const struct rtmsg *rtm = NLMSG_DATA(nlh);
 	struct nl_match *m = data;
 	uint32_t table;
 
-	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
-		return MNL_CB_OK;
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nl_msg_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0)
+		return 0;
 	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != m->prefixlen)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*rtm), nl_attr_table_cb, tb);
-	table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rtm->rtm_table;
+		return 0;
+	table = tb[RTA_TABLE] ? nl_attr_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table == RT_TABLE_MAIN && nl_attr_u32(tb[RTA_DST]) == m->addr_be &&
-	    nl_attr_u32(tb[RTA_GATEWAY]) == m->gw_be &&
-	    (int)nl_attr_u32(tb[RTA_OIF]) == m->ifindex)
+	    nl_attr_u32(tb[RTA_GATEWAY]) == m->gw_be && (int)nl_attr_u32(tb[RTA_OIF]) == m->ifindex)
 		m->found = 1;
-	return MNL_CB_OK;
+	return 0;
 }
 
 int nl_route_has_v4(struct nl *nl, uint32_t dst_be, unsigned int prefixlen, uint32_t gw_be,

@@ -4,7 +4,8 @@
  * unit tests can check the bytes without privileges.  Each builder writes one
  * complete request into @buf (at least NL_MSG_BUF_SIZE bytes), with
  * NLM_F_REQUEST | NLM_F_ACK and sequence number @seq, and returns its header.
- * Callers validate names (1..IFNAMSIZ-1 bytes) before building.
+ * Callers validate names (interfaces: 1..IFNAMSIZ-1 bytes, TC filters: less
+ * than NL_TC_NAME_MAX) before building.
  *
  * Also here: two read-only queries that CNI CHECK needs and that lib/netlink.h
  * does not (yet) offer.
@@ -41,6 +42,16 @@ struct nlmsghdr *nl_build_addr_add_v4(char *buf, uint32_t seq, int ifindex, uint
  * scope-link route out of @ifindex, otherwise a universe route via @gw_be. */
 struct nlmsghdr *nl_build_route_replace_v4(char *buf, uint32_t seq, uint32_t dst_be,
 					   unsigned int prefixlen, uint32_t gw_be, int ifindex);
+/* RTM_NEWQDISC, CREATE|EXCL: a clsact qdisc on @ifindex. */
+struct nlmsghdr *nl_build_clsact_add(char *buf, uint32_t seq, int ifindex);
+/* RTM_NEWTFILTER, CREATE|REPLACE: cls_bpf filter @handle, priority @prio, all
+ * protocols, on @parent, running @prog_fd in direct-action mode, named @name. */
+struct nlmsghdr *nl_build_tc_bpf_replace(char *buf, uint32_t seq, int ifindex, uint32_t parent,
+					 uint32_t handle, uint16_t prio, int prog_fd,
+					 const char *name);
+/* RTM_GETTFILTER of that filter. */
+struct nlmsghdr *nl_build_tc_bpf_get(char *buf, uint32_t seq, int ifindex, uint32_t parent,
+				     uint32_t handle, uint16_t prio);
 /* Dumps (NLM_F_DUMP, no ACK): IPv4 addresses, IPv4 routes. */
 struct nlmsghdr *nl_build_addr_dump_v4(char *buf, uint32_t seq);
 struct nlmsghdr *nl_build_route_dump_v4(char *buf, uint32_t seq);

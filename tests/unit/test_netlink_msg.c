@@ -18,7 +18,10 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
@@ -302,6 +305,86 @@ static void test_dumps(void **state)
 	assert_int_equal(nlh->nlmsg_len, NLMSG_HDRLEN + sizeof(struct rtmsg));
 }
 
+/* --- TC ----------------------------------------------------------------------------------- */
+
+#define INGRESS		TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)
+#define EGRESS		TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)
+
+static void test_clsact_add(void **state)
+{
+	char buf[NL_MSG_BUF_SIZE];
+	struct nlmsghdr *nlh = nl_build_clsact_add(buf, 21, 31);
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	struct attrs top;
+
+	/* What `tc qdisc add dev X clsact` and bpf_tc_hook_create() send. */
+	assert_header(nlh, buf, RTM_NEWQDISC,
+		      NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 21);
+	assert_int_equal(tcm->tcm_family, AF_UNSPEC);
+	assert_int_equal(tcm->tcm_ifindex, 31);
+	assert_int_equal(tcm->tcm_parent, TC_H_CLSACT);
+	assert_int_equal(tcm->tcm_handle, 0xffff0000);
+	assert_int_equal(tcm->tcm_info, 0);
+	parse_top(nlh, sizeof(*tcm), &top);
+	assert_int_equal(top.count, 1);
+	assert_str_attr(top.tb[TCA_KIND], "clsact");
+}
+
+static void test_tc_bpf_replace(void **state)
+{
+	static const struct {
+		uint32_t parent, want_parent;
+		int fd;
+		const char *name;
+	} cases[] = {
+		{ INGRESS, 0xfffffff2, 7, "from_container:[1506]" },
+		{ EGRESS, 0xfffffff3, 8, "to_container:[1507]" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char buf[NL_MSG_BUF_SIZE];
+		struct nlmsghdr *nlh = nl_build_tc_bpf_replace(buf, 4, 31, cases[i].parent, 1, 1,
+							       cases[i].fd, cases[i].name);
+		const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+		struct attrs top, opts;
+
+		/* REPLACE without EXCL: attaching again swaps the program in place. */
+		assert_header(nlh, buf, RTM_NEWTFILTER,
+			      NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, 4);
+		assert_int_equal(tcm->tcm_family, AF_UNSPEC);
+		assert_int_equal(tcm->tcm_ifindex, 31);
+		assert_int_equal(tcm->tcm_parent, cases[i].want_parent);
+		assert_int_equal(tcm->tcm_handle, 1);
+		/* Priority 1 in the upper half, ETH_P_ALL in network order below. */
+		assert_int_equal(tcm->tcm_info, 0x00010300);
+		parse_top(nlh, sizeof(*tcm), &top);
+		assert_int_equal(top.count, 2);
+		assert_str_attr(top.tb[TCA_KIND], "bpf");
+		parse_nested(top.tb[TCA_OPTIONS], &opts);
+		assert_int_equal(opts.count, 3);
+		assert_u32_attr(opts.tb[TCA_BPF_FD], (uint32_t)cases[i].fd);
+		assert_str_attr(opts.tb[TCA_BPF_NAME], cases[i].name);
+		assert_u32_attr(opts.tb[TCA_BPF_FLAGS], TCA_BPF_FLAG_ACT_DIRECT);
+	}
+}
+
+static void test_tc_bpf_get(void **state)
+{
+	char buf[NL_MSG_BUF_SIZE];
+	struct nlmsghdr *nlh = nl_build_tc_bpf_get(buf, 6, 31, EGRESS, 1, 1);
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	struct attrs top;
+
+	assert_header(nlh, buf, RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_ACK, 6);
+	assert_int_equal(tcm->tcm_ifindex, 31);
+	assert_int_equal(tcm->tcm_parent, 0xfffffff3);
+	assert_int_equal(tcm->tcm_handle, 1);
+	assert_int_equal(tcm->tcm_info, 0x00010300);
+	parse_top(nlh, sizeof(*tcm), &top);
+	assert_int_equal(top.count, 1);
+	assert_str_attr(top.tb[TCA_KIND], "bpf");
+}
+
 static void test_builders_reset_buffer(void **state)
 {
 	char buf[NL_MSG_BUF_SIZE];
@@ -337,6 +420,10 @@ static void test_invalid_arguments(void **state)
 	assert_int_equal(nl_route_replace_v4(nl, 0, 0, ip("10.0.0.1"), 0), -EINVAL);
 	assert_int_equal(nl_route_replace_v4(nl, 0, 40, 0, 1), -EINVAL);
 	assert_int_equal(nl_dummy_ensure(nl, "", ip("10.0.0.1")), -EINVAL);
+	assert_int_equal(nl_clsact_ensure(nl, 0), -EINVAL);
+	assert_int_equal(nl_tc_bpf_replace(nl, 0, INGRESS, 1, 1, 3, "x"), -EINVAL);
+	assert_int_equal(nl_tc_bpf_replace(nl, 1, INGRESS, 1, 1, -1, "x"), -EINVAL);
+	assert_int_equal(nl_tc_bpf_replace(nl, 1, INGRESS, 1, 1, 3, NULL), -EINVAL);
 	nl_close(nl);
 	nl_close(NULL);
 }
@@ -346,6 +433,7 @@ static void test_queries(void **state)
 	uint8_t mac[6] = { 1, 2, 3, 4, 5, 6 };
 	struct nl *nl = NULL;
 	int ifindex = 0, err;
+	uint32_t id = 1;
 
 	assert_int_equal(nl_open(&nl), 0);
 	/* Every namespace has lo at ifindex 1, with an all-zero address. */
@@ -369,6 +457,10 @@ static void test_queries(void **state)
 		assert_int_equal(nl_addr_has_v4(nl, 1, ip("127.0.0.2"), 8), 0);
 		assert_true(nl_route_has_v4(nl, ip("203.0.113.0"), 24, 0, 1) == 0);
 	}
+	/* No clsact on lo: no filter, no error.  No such link: -ENODEV. */
+	assert_int_equal(nl_tc_bpf_prog_id(nl, 1, INGRESS, 1, 1, &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(nl_tc_bpf_prog_id(nl, 1 << 30, INGRESS, 1, 1, &id), -ENODEV);
 	nl_close(nl);
 }
 
@@ -382,6 +474,9 @@ int main(void)
 		cmocka_unit_test(test_addr_add),
 		cmocka_unit_test(test_route_replace),
 		cmocka_unit_test(test_dumps),
+		cmocka_unit_test(test_clsact_add),
+		cmocka_unit_test(test_tc_bpf_replace),
+		cmocka_unit_test(test_tc_bpf_get),
 		cmocka_unit_test(test_builders_reset_buffer),
 		cmocka_unit_test(test_invalid_arguments),
 		cmocka_unit_test(test_queries),
