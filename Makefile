@@ -13,14 +13,13 @@ MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 		   -Idatapath/include -Ilib -I$(BUILD)
-LDLIBS		:= -lbpf -lelf -lz -ljansson -lcurl -lyaml
-# libmnl only in the tests: they parse our netlink messages with it.
-TEST_LDLIBS	:= $(LDLIBS) -lmnl -lcmocka
-# The CNI plugin is exec'd for every pod and verb: linked statically it starts
-# without the dynamic loader (half the process start-up it had with libbpf,
-# libelf, libz, libmnl and jansson as shared libraries).
-CNI_LDFLAGS	:= -static
-CNI_LDLIBS	:= -ljansson
+LDLIBS		:= -lbpf -lelf -lz -lmnl -ljansson -lcurl -lyaml
+TEST_LDLIBS	:= $(LDLIBS) -lcmocka
+# The CNI plugin is exec'd for every pod and verb, so it links little: no
+# libbpf/libelf/libz, jansson statically.  It is not fully static: Debian
+# ships no libmnl.a, so the plugin loads libc and libmnl as shared libraries.
+CNI_LDFLAGS	:=
+CNI_LDLIBS	:= -Wl,-Bstatic -ljansson -Wl,-Bdynamic -lmnl
 
 BPF_CFLAGS	:= -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		   -I/usr/include/$(MULTIARCH) -Idatapath/include -Idatapath
@@ -57,6 +56,9 @@ HELPERS		:= $(patsubst hack/bench/%.c,$(BUILD)/hack/%,$(wildcard hack/bench/*.c)
 
 .PHONY: all test test-unit test-bpf test-integ deps demo bench clean
 .DELETE_ON_ERROR:
+# Keep the generated skeletons: as intermediates of a chain make would delete
+# them after each build and recompile every object next time.
+.SECONDARY:
 
 all: $(BINS) $(BPF_OBJS) $(HELPERS)
 

@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * rtnetlink on a plain NETLINK_ROUTE socket: builders (pure, testable) first,
- * then one request/reply routine that every operation goes through, so acks,
- * extended ACK text and errno conversion live in one place.
- *
- * No libmnl: the CNI plugin is linked statically, because it is exec'd for
- * every pod and the dynamic loader was a good part of an ADD, and Debian
- * ships no libmnl.a.  The handful of helpers we used from it are below.
+ * rtnetlink over libmnl: builders (pure, testable) first, then one
+ * request/reply routine that every operation goes through, so acks, extended
+ * ACK text and errno conversion live in one place.
  */
 #include "netlink.h"
 #include "netlink_msg.h"
@@ -17,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
@@ -33,8 +29,8 @@
 #define NL_RECV_BUF_SIZE	(32 * 1024)
 
 struct nl {
-	int fd;
-	uint32_t portid;
+	struct mnl_socket *sock;
+	unsigned int portid;
 	uint32_t seq;
 	char rbuf[NL_RECV_BUF_SIZE];
 	char wbuf[NL_MSG_BUF_SIZE];
@@ -44,116 +40,35 @@ struct nl {
  * Builders start from a zeroed buffer, so padding and every header field
  * not set stays zero. */
 
-static void *nl_tail(struct nlmsghdr *nlh)
-{
-	return (char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len);
-}
-
 static struct nlmsghdr *nl_put_header(char *buf, uint16_t type, uint16_t flags, uint32_t seq)
 {
-	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	struct nlmsghdr *nlh;
 
 	memset(buf, 0, NL_MSG_BUF_SIZE);
-	nlh->nlmsg_len = NLMSG_HDRLEN;
+	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
 	return nlh;
 }
 
-/* The family header (ifinfomsg, rtmsg, ...) or, in a nest, any fixed struct. */
-static void *nl_put_struct(struct nlmsghdr *nlh, size_t len)
-{
-	void *p = nl_tail(nlh);
-
-	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + NLMSG_ALIGN(len);
-	return p;
-}
-
-static void nl_attr_put(struct nlmsghdr *nlh, uint16_t type, const void *data, size_t len)
-{
-	struct nlattr *a = nl_tail(nlh);
-
-	a->nla_type = type;
-	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
-	memcpy((char *)a + NLA_HDRLEN, data, len);
-	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + NLA_ALIGN(a->nla_len);
-}
-
-static void nl_attr_put_u32(struct nlmsghdr *nlh, uint16_t type, uint32_t value)
-{
-	nl_attr_put(nlh, type, &value, sizeof(value));
-}
-
-static void nl_attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
-{
-	nl_attr_put(nlh, type, s, strlen(s) + 1);
-}
-
-static struct nlattr *nl_nest_start(struct nlmsghdr *nlh, uint16_t type)
-{
-	struct nlattr *nest = nl_tail(nlh);
-
-	nest->nla_type = NLA_F_NESTED | type;
-	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + NLA_HDRLEN;
-	return nest;
-}
-
-static void nl_nest_end(struct nlmsghdr *nlh, struct nlattr *nest)
-{
-	nest->nla_len = (uint16_t)((char *)nl_tail(nlh) - (char *)nest);
-}
-
 /* --- reading messages --------------------------------------------------- */
 
-static const void *nl_attr_data(const struct nlattr *a)
+/* mnl_attr_parse() callback filling tb[type] for types up to max; it stops
+ * at a truncated attribute, and what came before it stands. */
+struct nl_attr_table {
+	const struct nlattr **tb;
+	unsigned int max;
+};
+
+static int nl_attr_table_cb(const struct nlattr *attr, void *data)
 {
-	return (const char *)a + NLA_HDRLEN;
-}
+	const struct nl_attr_table *t = data;
+	uint16_t type = mnl_attr_get_type(attr);
 
-static size_t nl_attr_len(const struct nlattr *a)
-{
-	return a->nla_len - NLA_HDRLEN;
-}
-
-/* A u32 attribute's value; 0 when absent or not four bytes long. */
-static uint32_t nl_attr_u32(const struct nlattr *a)
-{
-	uint32_t v = 0;
-
-	if (a && nl_attr_len(a) == sizeof(v))
-		memcpy(&v, nl_attr_data(a), sizeof(v));
-	return v;
-}
-
-/* A NUL-terminated string attribute, or NULL. */
-static const char *nl_attr_str(const struct nlattr *a)
-{
-	if (!a || !nl_attr_len(a) || ((const char *)nl_attr_data(a))[nl_attr_len(a) - 1])
-		return NULL;
-	return nl_attr_data(a);
-}
-
-/* tb[type] = the attribute of each type up to @max in [data, data + len).  A
- * truncated attribute ends the walk; what came before it stands. */
-static void nl_attr_table(const void *data, size_t len, const struct nlattr **tb,
-			  unsigned int max)
-{
-	const char *p = data;
-
-	memset(tb, 0, (max + 1) * sizeof(*tb));
-	while (len >= NLA_HDRLEN) {
-		const struct nlattr *a = (const struct nlattr *)p;
-		uint16_t type = a->nla_type & NLA_TYPE_MASK;
-		size_t step = NLA_ALIGN(a->nla_len);
-
-		if (a->nla_len < NLA_HDRLEN || a->nla_len > len)
-			break;
-		if (type <= max)
-			tb[type] = a;
-		p += step;
-		len -= step < len ? step : len;
-	}
+	if (type <= t->max)
+		t->tb[type] = attr;
+	return MNL_CB_OK;
 }
 
 /* The attributes after @nlh's family header of @hdrlen bytes; -EBADMSG if
@@ -161,20 +76,35 @@ static void nl_attr_table(const void *data, size_t len, const struct nlattr **tb
 static int nl_msg_attrs(const struct nlmsghdr *nlh, size_t hdrlen, const struct nlattr **tb,
 			unsigned int max)
 {
-	size_t off = NLMSG_SPACE(hdrlen);
+	struct nl_attr_table t = { .tb = tb, .max = max };
 
-	if (nlh->nlmsg_len < NLMSG_LENGTH(hdrlen))
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	if (mnl_nlmsg_get_payload_len(nlh) < hdrlen)
 		return -EBADMSG;
-	nl_attr_table((const char *)nlh + off, nlh->nlmsg_len > off ? nlh->nlmsg_len - off : 0,
-		      tb, max);
+	(void) mnl_attr_parse(nlh, (unsigned int)hdrlen, nl_attr_table_cb, &t);
 	return 0;
+}
+
+/* The attributes nested in @nest. */
+static void nl_nested_attrs(const struct nlattr *nest, const struct nlattr **tb, unsigned int max)
+{
+	struct nl_attr_table t = { .tb = tb, .max = max };
+
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	(void) mnl_attr_parse_nested(nest, nl_attr_table_cb, &t);
+}
+
+/* A u32 attribute's value; 0 when absent or not four bytes long. */
+static uint32_t nl_attr_u32(const struct nlattr *a)
+{
+	return a && mnl_attr_validate(a, MNL_TYPE_U32) == 0 ? mnl_attr_get_u32(a) : 0;
 }
 
 /* --- builders ---------------------------------------------------------- */
 
 static struct ifinfomsg *nl_put_ifinfo(struct nlmsghdr *nlh, int ifindex)
 {
-	struct ifinfomsg *ifi = nl_put_struct(nlh, sizeof(*ifi));
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
@@ -190,22 +120,22 @@ struct nlmsghdr *nl_build_veth_create(char *buf, uint32_t seq, const char *host_
 	struct nlattr *linkinfo, *data, *peer;
 
 	nl_put_ifinfo(nlh, 0);
-	nl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
-	nl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	linkinfo = nl_nest_start(nlh, IFLA_LINKINFO);
-	nl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-	data = nl_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
 	/* VETH_INFO_PEER carries a whole ifinfomsg + attributes for the peer:
 	 * naming it and placing it in the pod netns here means it never exists
 	 * under a temporary name or in the wrong namespace. */
-	peer = nl_nest_start(nlh, VETH_INFO_PEER);
+	peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
 	nl_put_ifinfo(nlh, 0);
-	nl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
-	nl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
-	nl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	nl_nest_end(nlh, peer);
-	nl_nest_end(nlh, data);
-	nl_nest_end(nlh, linkinfo);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
 	return nlh;
 }
 
@@ -217,10 +147,10 @@ struct nlmsghdr *nl_build_link_create(char *buf, uint32_t seq, const char *name,
 	struct nlattr *linkinfo;
 
 	nl_put_ifinfo(nlh, 0);
-	nl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	linkinfo = nl_nest_start(nlh, IFLA_LINKINFO);
-	nl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-	nl_nest_end(nlh, linkinfo);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, linkinfo);
 	return nlh;
 }
 
@@ -229,7 +159,7 @@ struct nlmsghdr *nl_build_link_del(char *buf, uint32_t seq, const char *name)
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_DELLINK, NLM_F_ACK, seq);
 
 	nl_put_ifinfo(nlh, 0);
-	nl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
 
@@ -238,9 +168,9 @@ struct nlmsghdr *nl_build_link_get(char *buf, uint32_t seq, const char *name)
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETLINK, NLM_F_ACK, seq);
 
 	nl_put_ifinfo(nlh, 0);
-	nl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	/* Statistics are most of a link reply and we never read them. */
-	nl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
 	return nlh;
 }
 
@@ -259,14 +189,14 @@ struct nlmsghdr *nl_build_addr_add_v4(char *buf, uint32_t seq, int ifindex, uint
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWADDR,
 					     NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
-	struct ifaddrmsg *ifa = nl_put_struct(nlh, sizeof(*ifa));
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (uint8_t)prefixlen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (uint32_t)ifindex;
-	nl_attr_put_u32(nlh, IFA_LOCAL, addr_be);
-	nl_attr_put_u32(nlh, IFA_ADDRESS, addr_be);
+	mnl_attr_put_u32(nlh, IFA_LOCAL, addr_be);
+	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr_be);
 	return nlh;
 }
 
@@ -275,7 +205,7 @@ struct nlmsghdr *nl_build_route_replace_v4(char *buf, uint32_t seq, uint32_t dst
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWROUTE,
 					     NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
-	struct rtmsg *rtm = nl_put_struct(nlh, sizeof(*rtm));
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = (uint8_t)prefixlen;
@@ -284,17 +214,17 @@ struct nlmsghdr *nl_build_route_replace_v4(char *buf, uint32_t seq, uint32_t dst
 	rtm->rtm_scope = gw_be ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	if (prefixlen)
-		nl_attr_put_u32(nlh, RTA_DST, dst_be);
+		mnl_attr_put_u32(nlh, RTA_DST, dst_be);
 	if (gw_be)
-		nl_attr_put_u32(nlh, RTA_GATEWAY, gw_be);
-	nl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw_be);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	return nlh;
 }
 
 struct nlmsghdr *nl_build_addr_dump_v4(char *buf, uint32_t seq)
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETADDR, NLM_F_DUMP, seq);
-	struct ifaddrmsg *ifa = nl_put_struct(nlh, sizeof(*ifa));
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 
 	ifa->ifa_family = AF_INET;
 	return nlh;
@@ -303,7 +233,7 @@ struct nlmsghdr *nl_build_addr_dump_v4(char *buf, uint32_t seq)
 struct nlmsghdr *nl_build_route_dump_v4(char *buf, uint32_t seq)
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETROUTE, NLM_F_DUMP, seq);
-	struct rtmsg *rtm = nl_put_struct(nlh, sizeof(*rtm));
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 
 	rtm->rtm_family = AF_INET;
 	return nlh;
@@ -313,7 +243,7 @@ struct nlmsghdr *nl_build_route_dump_v4(char *buf, uint32_t seq)
 static struct tcmsg *nl_put_tcmsg(struct nlmsghdr *nlh, int ifindex, uint32_t parent,
 				  uint32_t handle, uint16_t prio)
 {
-	struct tcmsg *tcm = nl_put_struct(nlh, sizeof(*tcm));
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
@@ -327,13 +257,13 @@ struct nlmsghdr *nl_build_clsact_add(char *buf, uint32_t seq, int ifindex)
 {
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWQDISC,
 					     NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
-	struct tcmsg *tcm = nl_put_struct(nlh, sizeof(*tcm));
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent = TC_H_CLSACT;
 	tcm->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
-	nl_attr_put_strz(nlh, TCA_KIND, "clsact");
+	mnl_attr_put_strz(nlh, TCA_KIND, "clsact");
 	return nlh;
 }
 
@@ -346,12 +276,12 @@ struct nlmsghdr *nl_build_tc_bpf_replace(char *buf, uint32_t seq, int ifindex, u
 	struct nlattr *opts;
 
 	nl_put_tcmsg(nlh, ifindex, parent, handle, prio);
-	nl_attr_put_strz(nlh, TCA_KIND, "bpf");
-	opts = nl_nest_start(nlh, TCA_OPTIONS);
-	nl_attr_put_u32(nlh, TCA_BPF_FD, (uint32_t)prog_fd);
-	nl_attr_put_strz(nlh, TCA_BPF_NAME, name);
-	nl_attr_put_u32(nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
-	nl_nest_end(nlh, opts);
+	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	opts = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+	mnl_attr_put_u32(nlh, TCA_BPF_FD, (uint32_t)prog_fd);
+	mnl_attr_put_strz(nlh, TCA_BPF_NAME, name);
+	mnl_attr_put_u32(nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+	mnl_attr_nest_end(nlh, opts);
 	return nlh;
 }
 
@@ -361,7 +291,7 @@ struct nlmsghdr *nl_build_tc_bpf_get(char *buf, uint32_t seq, int ifindex, uint3
 	struct nlmsghdr *nlh = nl_put_header(buf, RTM_GETTFILTER, NLM_F_ACK, seq);
 
 	nl_put_tcmsg(nlh, ifindex, parent, handle, prio);
-	nl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
 	return nlh;
 }
 
@@ -369,8 +299,6 @@ struct nlmsghdr *nl_build_tc_bpf_get(char *buf, uint32_t seq, int ifindex, uint3
 
 int nl_open(struct nl **ret)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	socklen_t salen = sizeof(sa);
 	/* Not calloc(): zeroing the buffers costs a page fault per 4 KiB, and
 	 * every byte of them is written before it is read. */
 	struct nl *nl = malloc(sizeof(*nl));
@@ -379,26 +307,25 @@ int nl_open(struct nl **ret)
 	if (!nl)
 		return -ENOMEM;
 	nl->seq = 0;
-	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (nl->fd < 0) {
+	nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->sock) {
 		err = -errno;
 		goto err_free;
 	}
 	/* The kernel picks our port id; replies must carry it. */
-	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(nl->fd, (struct sockaddr *)&sa, &salen) < 0) {
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
 		err = -errno;
 		goto err_close;
 	}
 	/* Extended ACK: the kernel explains EINVAL & co in words.  CAP_ACK: it
 	 * need not echo our whole request back with every error. */
-	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void) setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	nl->portid = sa.nl_pid;
+	(void) mnl_socket_setsockopt(nl->sock, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void) mnl_socket_setsockopt(nl->sock, NETLINK_CAP_ACK, &one, sizeof(one));
+	nl->portid = mnl_socket_get_portid(nl->sock);
 	*ret = nl;
 	return 0;
 err_close:
-	close(nl->fd);
+	mnl_socket_close(nl->sock);
 err_free:
 	free(nl);
 	return err;
@@ -408,90 +335,108 @@ void nl_close(struct nl *nl)
 {
 	if (!nl)
 		return;
-	close(nl->fd);
+	mnl_socket_close(nl->sock);
 	free(nl);
 }
 
-/* Data messages (RTM_NEW*) of a reply: 0 to go on, or -errno to fail. */
-typedef int (*nl_data_cb)(const struct nlmsghdr *nlh, void *data);
+struct nl_reply {
+	const char *what;	/* operation name, for the debug log */
+	mnl_cb_t cb;		/* data messages (RTM_NEW*), may be NULL */
+	void *data;
+	int err;
+};
+
+static int nl_extack_cb(const struct nlattr *attr, void *data)
+{
+	const char **msg = data;
+
+	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		*msg = mnl_attr_get_str(attr);
+	return MNL_CB_OK;
+}
 
 /* NLMSG_ERROR: the ack (error 0) or the error, with the extended ACK text
  * that follows it (after our request, unless the kernel capped that). */
-static int nl_ack(const struct nlmsghdr *nlh, const char *what)
+static int nl_ctl_error(const struct nlmsghdr *nlh, void *data)
 {
-	const struct nlmsgerr *e = NLMSG_DATA(nlh);
-	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1] = { 0 };
-	const char *msg;
-	size_t off = sizeof(*e);
-	int err;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	struct nl_reply *r = data;
+	const char *msg = NULL;
 
-	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-		return -EBADMSG;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > NLMSG_HDRLEN)
-		off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	off = NLMSG_LENGTH(NLMSG_ALIGN(off));
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && off < nlh->nlmsg_len)
-		nl_attr_table((const char *)nlh + off, nlh->nlmsg_len - off, tb, NLMSGERR_ATTR_MAX);
-	msg = nl_attr_str(tb[NLMSGERR_ATTR_MSG]);
-	err = e->error > 0 ? -e->error : e->error;
-	if (err)
-		log_debug("netlink request failed", "op=%s err=%s extack=\"%s\"", what,
-			  log_errno_name(err), msg ? msg : "");
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+		r->err = -EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+		size_t off = sizeof(*e);
+
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && e->msg.nlmsg_len > NLMSG_HDRLEN)
+			off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+		/* mnl_attr_parse() aligns the offset itself. */
+		if (MNL_ALIGN(off) < mnl_nlmsg_get_payload_len(nlh))
+			(void) mnl_attr_parse(nlh, (unsigned int)off, nl_extack_cb, &msg);
+	}
+	r->err = e->error > 0 ? -e->error : e->error;
+	if (r->err)
+		log_debug("netlink request failed", "op=%s err=%s extack=\"%s\"", r->what,
+			  log_errno_name(r->err), msg ? msg : "");
 	else if (msg)
-		log_debug("netlink warning", "op=%s extack=\"%s\"", what, msg);
-	return err;
+		log_debug("netlink warning", "op=%s extack=\"%s\"", r->what, msg);
+	return MNL_CB_STOP;
 }
 
 /* NLMSG_DONE ends a dump; its payload is an int error. */
-static int nl_done(const struct nlmsghdr *nlh, const char *what)
+static int nl_ctl_done(const struct nlmsghdr *nlh, void *data)
 {
-	int err = 0;
+	struct nl_reply *r = data;
+	int e = 0;
 
-	if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
-		memcpy(&err, NLMSG_DATA(nlh), sizeof(err));
-	if (err < 0)
-		log_debug("netlink dump failed", "op=%s err=%s", what, log_errno_name(err));
-	return err < 0 ? err : 0;
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(e))
+		memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
+	if (e < 0) {
+		r->err = e;
+		log_debug("netlink dump failed", "op=%s err=%s", r->what, log_errno_name(e));
+	}
+	return MNL_CB_STOP;
 }
 
-/* Send the request @req and read until its ack, error or dump end, passing
- * data messages to @cb (may be NULL). */
-static int nl_talk(struct nl *nl, const struct nlmsghdr *req, const char *what, nl_data_cb cb,
+static int nl_data_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nl_reply *r = data;
+
+	return r->cb ? r->cb(nlh, r->data) : MNL_CB_OK;
+}
+
+/* Send the request @nlh and read until its ack, error or dump end, passing
+ * data messages to @cb (may be NULL; returns MNL_CB_OK to go on).
+ * mnl_cb_run2() checks port id (-ESRCH) and sequence (-EPROTO) and fails an
+ * interrupted dump (-EINTR); mnl_socket_recvfrom() a truncated read (-ENOSPC). */
+static int nl_talk(struct nl *nl, const struct nlmsghdr *nlh, const char *what, mnl_cb_t cb,
 		   void *data)
 {
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = nl_ctl_error,
+					 [NLMSG_DONE] = nl_ctl_done };
+	struct nl_reply r = { .what = what, .cb = cb, .data = data };
+	uint32_t seq = nlh->nlmsg_seq;
 
-	if (sendto(nl->fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel,
-		   sizeof(kernel)) < 0)
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = recv(nl->fd, nl->rbuf, sizeof(nl->rbuf), MSG_TRUNC);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)nl->rbuf;
-		int len = (int)n, err;
+		ssize_t n = mnl_socket_recvfrom(nl->sock, nl->rbuf, sizeof(nl->rbuf));
+		int ret;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
-		if ((size_t)n > sizeof(nl->rbuf))
-			return -ENOSPC;	/* truncated: MSG_TRUNC returns the full size */
-		for (; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
-			if (nlh->nlmsg_pid != nl->portid)
-				return -ESRCH;
-			if (nlh->nlmsg_seq != req->nlmsg_seq)
-				return -EPROTO;
-			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-				return -EINTR;	/* the table changed under the dump */
-			if (nlh->nlmsg_type == NLMSG_ERROR)
-				return nl_ack(nlh, what);
-			if (nlh->nlmsg_type == NLMSG_DONE)
-				return nl_done(nlh, what);
-			if (nlh->nlmsg_type >= NLMSG_MIN_TYPE && cb) {
-				err = cb(nlh, data);
-				if (err < 0)
-					return err;
-			}
-		}
+		errno = 0;
+		ret = mnl_cb_run2(nl->rbuf, (size_t)n, seq, nl->portid, nl_data_cb, &r, ctl,
+				  NLMSG_MIN_TYPE);
+		if (ret < 0)
+			return r.err ? r.err : (errno ? -errno : -EPROTO);
+		if (ret == MNL_CB_STOP)
+			return r.err;
 	}
 }
 
@@ -542,17 +487,17 @@ struct nl_link_info {
 static int nl_link_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFLA_MAX + 1];
-	const struct ifinfomsg *ifi = NLMSG_DATA(nlh);
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct nl_link_info *li = data;
 
 	if (nlh->nlmsg_type != RTM_NEWLINK || nl_msg_attrs(nlh, sizeof(*ifi), tb, IFLA_MAX) < 0)
-		return 0;
+		return MNL_CB_OK;
 	li->ifindex = ifi->ifi_index;
-	if (tb[IFLA_ADDRESS] && nl_attr_len(tb[IFLA_ADDRESS]) == sizeof(li->mac)) {
-		memcpy(li->mac, nl_attr_data(tb[IFLA_ADDRESS]), sizeof(li->mac));
+	if (tb[IFLA_ADDRESS] && mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == sizeof(li->mac)) {
+		memcpy(li->mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), sizeof(li->mac));
 		li->have_mac = true;
 	}
-	return 0;
+	return MNL_CB_OK;
 }
 
 int nl_link_get(struct nl *nl, const char *name, int *ret_ifindex, uint8_t ret_mac[6])
@@ -677,11 +622,10 @@ static int nl_tc_bpf_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != RTM_NEWTFILTER ||
 	    nl_msg_attrs(nlh, sizeof(struct tcmsg), tb, TCA_MAX) < 0 || !tb[TCA_OPTIONS])
-		return 0;
-	nl_attr_table(nl_attr_data(tb[TCA_OPTIONS]), nl_attr_len(tb[TCA_OPTIONS]), opts,
-		      TCA_BPF_MAX);
+		return MNL_CB_OK;
+	nl_nested_attrs(tb[TCA_OPTIONS], opts, TCA_BPF_MAX);
 	*id = nl_attr_u32(opts[TCA_BPF_ID]);
-	return 0;
+	return MNL_CB_OK;
 }
 
 int nl_tc_bpf_prog_id(struct nl *nl, int ifindex, uint32_t parent, uint32_t handle,
@@ -716,19 +660,20 @@ struct nl_match {
 static int nl_addr_match_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFA_MAX + 1];
-	const struct ifaddrmsg *ifa = NLMSG_DATA(nlh);
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	struct nl_match *m = data;
 	const struct nlattr *local;
 
 	if (nlh->nlmsg_type != RTM_NEWADDR || nl_msg_attrs(nlh, sizeof(*ifa), tb, IFA_MAX) < 0)
-		return 0;
+		return MNL_CB_OK;
 	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != m->ifindex ||
 	    ifa->ifa_prefixlen != m->prefixlen)
-		return 0;
+		return MNL_CB_OK;
 	local = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	if (local && nl_attr_len(local) == sizeof(uint32_t) && nl_attr_u32(local) == m->addr_be)
+	if (local && mnl_attr_validate(local, MNL_TYPE_U32) == 0 &&
+	    mnl_attr_get_u32(local) == m->addr_be)
 		m->found = 1;
-	return 0;
+	return MNL_CB_OK;
 }
 
 int nl_addr_has_v4(struct nl *nl, int ifindex, uint32_t addr_be, unsigned int prefixlen)
@@ -744,19 +689,19 @@ int nl_addr_has_v4(struct nl *nl, int ifindex, uint32_t addr_be, unsigned int pr
 static int nl_route_match_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[RTA_MAX + 1];
-	const struct rtmsg *rtm = NLMSG_DATA(nlh);
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	struct nl_match *m = data;
 	uint32_t table;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE || nl_msg_attrs(nlh, sizeof(*rtm), tb, RTA_MAX) < 0)
-		return 0;
+		return MNL_CB_OK;
 	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != m->prefixlen)
-		return 0;
+		return MNL_CB_OK;
 	table = tb[RTA_TABLE] ? nl_attr_u32(tb[RTA_TABLE]) : rtm->rtm_table;
 	if (table == RT_TABLE_MAIN && nl_attr_u32(tb[RTA_DST]) == m->addr_be &&
 	    nl_attr_u32(tb[RTA_GATEWAY]) == m->gw_be && (int)nl_attr_u32(tb[RTA_OIF]) == m->ifindex)
 		m->found = 1;
-	return 0;
+	return MNL_CB_OK;
 }
 
 int nl_route_has_v4(struct nl *nl, uint32_t dst_be, unsigned int prefixlen, uint32_t gw_be,
