@@ -233,6 +233,29 @@ err_veth:
 	return setup_fail(x, err, "look up the new veth");
 }
 
+/*
+ * The agent knows the MTU pods need (the underlay's, less the VXLAN header in
+ * overlay mode); an explicit "mtu" in the config wins.  The veth was created
+ * while the IP (and with it this MTU) was still on its way, so fix both ends
+ * now, before either is up.
+ */
+static int add_mtu_adopt(struct add *x)
+{
+	struct cni_attachment *a = &x->a;
+	int err;
+
+	if (x->c->mtu_set || !a->ip.mtu || a->ip.mtu == a->mtu)
+		return 0;
+	err = nl_link_set_mtu(x->host_nl, a->host_ifindex, a->ip.mtu);
+	if (err < 0)
+		return setup_fail(x, err, "set the host veth MTU");
+	err = nl_link_set_mtu(x->pod_nl, a->pod_ifindex, a->ip.mtu);
+	if (err < 0)
+		return setup_fail(x, err, "set the pod interface MTU");
+	a->mtu = a->ip.mtu;
+	return 0;
+}
+
 static int add_pod_side(struct add *x)
 {
 	const struct cni_attachment *a = &x->a;
@@ -323,6 +346,9 @@ int cni_cmd_add(const struct cni_env *env, const struct cni_conf *c, json_t **re
 	}
 	if (err < 0)
 		goto err_ip;
+	err = add_mtu_adopt(&x);
+	if (err < 0)
+		goto err_veth;
 	err = add_pod_side(&x);
 	if (err < 0)
 		goto err_veth;

@@ -88,6 +88,7 @@ struct cni_conf {
 	const char *name;
 	const char *type;
 	unsigned int mtu;
+	bool mtu_set;			/* "mtu" given: it wins over the agent's */
 	const char *agent_socket;
 	const char *bpf_root;
 	const char *ipam_type;		/* NULL: the agent allocates IPs */
@@ -134,6 +135,7 @@ struct cni_ipconf {
 	struct cni_route4 routes[CNI_MAX_ROUTES];	/* besides GW/32 scope link */
 	unsigned int n_routes;
 	json_t *dns;			/* owned reference, or NULL */
+	unsigned int mtu;		/* the agent's pod MTU (tunnel overhead off); 0: none */
 };
 
 /* What ADD built, for the result and for endpoint_add. */

@@ -334,6 +334,7 @@ int cni_conf_parse(struct cni_conf *c, const char *buf, size_t len, enum cni_com
 			goto err_free;
 		}
 		c->mtu = (unsigned int)mtu;
+		c->mtu_set = true;
 	}
 	err = conf_string(c->root, "agentSocket", &c->agent_socket, e);
 	if (!err && strlen(c->agent_socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))

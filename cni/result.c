@@ -125,6 +125,10 @@ int cni_ipconf_from_agent(const json_t *resp, struct cni_ipconf *ret, struct cni
 		return cni_fail(e, -EPROTO, CNI_ERR_PLUGIN, "bad answer from porin-agent",
 				"ip_allocate: missing or malformed ip, prefix_len or gateway");
 	ip.prefixlen = (unsigned int)json_integer_value(plen);
+	/* Older agents send no "mtu": 0 keeps the config's. */
+	if (json_integer_value(json_object_get(resp, "mtu")) >= 68 &&
+	    json_integer_value(json_object_get(resp, "mtu")) <= 65535)
+		ip.mtu = (unsigned int)json_integer_value(json_object_get(resp, "mtu"));
 	ipconf_default_route(&ip);
 	*ret = ip;
 	return 0;

@@ -184,6 +184,15 @@ struct nlmsghdr *nl_build_link_set_up(char *buf, uint32_t seq, int ifindex)
 	return nlh;
 }
 
+struct nlmsghdr *nl_build_link_set_mtu(char *buf, uint32_t seq, int ifindex, unsigned int mtu)
+{
+	struct nlmsghdr *nlh = nl_put_header(buf, RTM_NEWLINK, NLM_F_ACK, seq);
+
+	nl_put_ifinfo(nlh, ifindex);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nlh;
+}
+
 struct nlmsghdr *nl_build_addr_add_v4(char *buf, uint32_t seq, int ifindex, uint32_t addr_be,
 				      unsigned int prefixlen)
 {
@@ -530,6 +539,14 @@ int nl_link_set_up(struct nl *nl, int ifindex)
 		return -EINVAL;
 	return nl_talk(nl, nl_build_link_set_up(nl->wbuf, nl_next_seq(nl), ifindex), "link_set_up",
 		       NULL, NULL);
+}
+
+int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu)
+{
+	if (ifindex <= 0 || mtu < 68)
+		return -EINVAL;
+	return nl_talk(nl, nl_build_link_set_mtu(nl->wbuf, nl_next_seq(nl), ifindex, mtu),
+		       "link_set_mtu", NULL, NULL);
 }
 
 int nl_addr_add_v4(struct nl *nl, int ifindex, uint32_t addr_be, unsigned int prefixlen)

@@ -26,6 +26,7 @@ int nl_link_del(struct nl *nl, const char *name);
 /* Look a link up by name: -ENODEV if absent. Either out pointer may be NULL. */
 int nl_link_get(struct nl *nl, const char *name, int *ret_ifindex, uint8_t ret_mac[6]);
 int nl_link_set_up(struct nl *nl, int ifindex);
+int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu);
 /* Add an IPv4 address (network byte order); 0 if it is already there. */
 int nl_addr_add_v4(struct nl *nl, int ifindex, uint32_t addr_be, unsigned int prefixlen);
 /* Add/replace an IPv4 route: @gw_be 0 means a scope-link route on @ifindex. */

@@ -35,6 +35,8 @@ struct nlmsghdr *nl_build_link_del(char *buf, uint32_t seq, const char *name);
 struct nlmsghdr *nl_build_link_get(char *buf, uint32_t seq, const char *name);
 /* RTM_NEWLINK on @ifindex setting IFF_UP (and changing nothing else). */
 struct nlmsghdr *nl_build_link_set_up(char *buf, uint32_t seq, int ifindex);
+/* RTM_NEWLINK: set @ifindex's MTU. */
+struct nlmsghdr *nl_build_link_set_mtu(char *buf, uint32_t seq, int ifindex, unsigned int mtu);
 /* RTM_NEWADDR, CREATE|EXCL: @addr_be/@prefixlen on @ifindex, scope global. */
 struct nlmsghdr *nl_build_addr_add_v4(char *buf, uint32_t seq, int ifindex, uint32_t addr_be,
 				      unsigned int prefixlen);
