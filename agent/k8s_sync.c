@@ -49,9 +49,11 @@ struct k8s_sync {
 	uint32_t retry_ms;
 	char config_error[160];
 
-	/* The resources watched; Services, EndpointSlices and
-	 * NetworkPolicies get their reflectors here as they land. */
+	/* The resources watched.  Services, EndpointSlices and
+	 * NetworkPolicies are only cached (counted in k8s status) until their
+	 * consumers land. */
 	struct k8s_reflector *nodes, *pods, *namespaces;
+	struct k8s_reflector *services, *endpointslices, *netpols;
 
 	struct k8s_cache *remotes;	/* struct remote, what is in the ipcache */
 	bool replayed;			/* caches replayed into the datapath */
@@ -476,8 +478,10 @@ static void pod_synced(void *data, size_t n)
 	remote_gc(s);
 }
 
-/* Namespaces: only cached (labels, for namespaceSelector later). */
+/* Namespaces: only cached (labels, for namespaceSelector later).  Services,
+ * EndpointSlices and NetworkPolicies: only cached for now too. */
 static const struct k8s_handlers ns_handlers = { 0 };
+static const struct k8s_handlers cache_only_handlers = { 0 };
 
 static const struct k8s_handlers node_handlers = {
 	.on_add = node_add, .on_update = node_update, .on_delete = node_del,
@@ -584,9 +588,17 @@ static int connect_api(struct k8s_sync *s)
 		err = reflector(s, &k8s_kind_pod, &pod_handlers, &s->pods);
 	if (!err)
 		err = reflector(s, &k8s_kind_namespace, &ns_handlers, &s->namespaces);
+	if (!err)
+		err = reflector(s, &k8s_kind_service, &cache_only_handlers, &s->services);
+	if (!err)
+		err = reflector(s, &k8s_kind_endpointslice, &cache_only_handlers,
+				&s->endpointslices);
+	if (!err)
+		err = reflector(s, &k8s_kind_netpol, &cache_only_handlers, &s->netpols);
 	if (err < 0)
 		return err;	/* out of memory: fatal, the caller stops */
-	log_info("k8s watching", "server=%s node=%s resources=nodes,pods,namespaces",
+	log_info("k8s watching", "server=%s node=%s resources=nodes,pods,namespaces,"
+		 "services,endpointslices,networkpolicies",
 		 s->cfg->server, s->node_name);
 	if (waiting_cidr(s))
 		k8s_timer_arm(s->client, &s->wait_timer, WAIT_LOG_MS);
@@ -688,6 +700,9 @@ void k8s_sync_free(struct k8s_sync *s)
 {
 	if (!s)
 		return;
+	k8s_reflector_free(s->netpols);
+	k8s_reflector_free(s->endpointslices);
+	k8s_reflector_free(s->services);
 	k8s_reflector_free(s->namespaces);
 	k8s_reflector_free(s->pods);
 	k8s_reflector_free(s->nodes);
@@ -750,6 +765,8 @@ int k8s_sync_status_json(const struct k8s_sync *s, json_t *out)
 {
 	const struct { const char *name; const struct k8s_reflector *r; } rs[] = {
 		{ "nodes", s->nodes }, { "pods", s->pods }, { "namespaces", s->namespaces },
+		{ "services", s->services }, { "endpointslices", s->endpointslices },
+		{ "networkpolicies", s->netpols },
 	};
 	char ip[INET_ADDRSTRLEN] = "";
 	const char *waiting = k8s_sync_waiting_for(s);

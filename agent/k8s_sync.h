@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The agent against a kube-apiserver: reflectors (agent/k8s/watch.h) for
- * Nodes, Pods and Namespaces, all on the agent's one event loop, turned into
- * node.h calls.
+ * Nodes, Pods, Namespaces, Services, EndpointSlices and NetworkPolicies,
+ * all on the agent's one event loop, turned into node.h calls.
  *
  *   this node's Node    → its InternalIP (a->node_ip_be) and, when no
  *                         --pod-cidr was given, IPAM's pod CIDR: the agent
@@ -13,6 +13,8 @@
  *                         pods excluded
  *   Pods of this node   → kept for porinctl (the CNI made their endpoints)
  *   Namespaces          → labels kept, for NetworkPolicy later
+ *   Services, EndpointSlices, NetworkPolicies → cached (compact forms,
+ *                         k8s/objects.h) and counted; no consumer yet
  *
  * Nothing reaches the datapath before it is up (a->ready); then the caches
  * are replayed, and after the first complete sync remote ipcache entries no

@@ -65,7 +65,8 @@
  *                      remote_pods remote_errors
  *                      resources: [{resource synced state objects
  *                        resource_version lists relists reconnects failures
- *                        events}, ...]
+ *                        events}, ...]: nodes pods namespaces services
+ *                        endpointslices networkpolicies
  *                    EOPNOTSUPP when the agent runs without Kubernetes.
  *   pods             → pods: [{namespace name node ip local(bool)
  *                      host_network(bool) phase ipcache(bool) [labels]}, ...]

@@ -29,6 +29,7 @@ struct k8s_kind {
 };
 
 extern const struct k8s_kind k8s_kind_pod, k8s_kind_node, k8s_kind_namespace;
+extern const struct k8s_kind k8s_kind_service, k8s_kind_endpointslice, k8s_kind_netpol;
 
 /* "k\0v\0k\0v\0": one allocation for all of an object's labels. */
 struct k8s_labels {
@@ -89,6 +90,61 @@ struct k8s_node {
 struct k8s_namespace {
 	struct k8s_meta meta;
 	struct k8s_labels labels;
+};
+
+enum k8s_svc_type {
+	K8S_SVC_CLUSTER_IP, K8S_SVC_NODE_PORT, K8S_SVC_LOAD_BALANCER, K8S_SVC_EXTERNAL_NAME
+};
+
+struct k8s_svc_port {
+	char *name;		/* NULL if unnamed */
+	char *target_name;	/* targetPort given by name, else NULL */
+	uint16_t port;
+	uint16_t target_port;	/* 0 when target_name is set; defaults to port */
+	uint16_t node_port;	/* 0: none */
+	uint8_t proto;		/* enum k8s_proto */
+};
+
+struct k8s_service {
+	struct k8s_meta meta;
+	struct k8s_labels selector;	/* spec.selector, packed like labels */
+	struct k8s_svc_port *ports;
+	uint16_t n_ports;
+	uint8_t type;		/* enum k8s_svc_type */
+	/* The IPv4 one of spec.clusterIPs (at most one per family); INADDR_ANY
+	 * when headless ("None"), ExternalName or IPv6-only. */
+	struct in_addr cluster_ip;
+};
+
+enum k8s_addr_type { K8S_ADDR_IPV4, K8S_ADDR_IPV6, K8S_ADDR_FQDN, K8S_ADDR_OTHER };
+
+#define K8S_EP_READY		0x1	/* conditions: ready nil counts as true */
+#define K8S_EP_SERVING		0x2	/* nil: same as ready */
+#define K8S_EP_TERMINATING	0x4	/* nil: false */
+
+struct k8s_endpoint {
+	struct in_addr addr;	/* one entry per address of the slice's endpoint */
+	uint8_t flags;		/* K8S_EP_* */
+	char *node;		/* nodeName, NULL if unset */
+};
+
+struct k8s_endpointslice {
+	struct k8s_meta meta;
+	char *service;		/* label kubernetes.io/service-name, NULL if none */
+	uint8_t addr_type;	/* enum k8s_addr_type; only IPv4 slices keep
+				 * ports and endpoints, the others are counted */
+	uint16_t n_ports;
+	uint32_t n_endpoints;
+	struct k8s_port *ports;	/* port 0: all ports (nil in the API) */
+	struct k8s_endpoint *endpoints;
+};
+
+/* The policy compiler (a later issue) parses @spec: until then a policy is
+ * kept as its spec, serialized compactly (json_dumps JSON_COMPACT), which is
+ * smaller than a decoded tree and needs no schema here. */
+struct k8s_netpol {
+	struct k8s_meta meta;
+	char *spec;
 };
 
 int k8s_meta_decode(const json_t *obj, struct k8s_meta *m);

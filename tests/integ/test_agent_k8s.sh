@@ -216,6 +216,69 @@ t_agent_k8s_remote_pods_enter_and_leave_the_ipcache() {
 	agent_alive
 }
 
+# res_objects RESOURCE: the agent's object count for it; kcount RESOURCE: the
+# apiserver's, all namespaces.
+res_objects() { k8s_field ".resources[] | select(.resource == \"$1\") | .objects"; }
+kcount() { $KUBECTL get "$1" -A --no-headers 2>/dev/null | wc -l; }
+# counts_are SVC EPS NETPOL: the agent's counts, and the apiserver agrees.
+counts_are() {
+	[ "$(res_objects services)" = "$1" ] && [ "$(res_objects endpointslices)" = "$2" ] &&
+		[ "$(res_objects networkpolicies)" = "$3" ] && [ "$(kcount services)" = "$1" ] &&
+		[ "$(kcount endpointslices)" = "$2" ] && [ "$(kcount networkpolicies)" = "$3" ]
+}
+counts_now() {
+	echo "agent: svc=$(res_objects services) eps=$(res_objects endpointslices)" \
+		"netpol=$(res_objects networkpolicies); apiserver: svc=$(kcount services)" \
+		"eps=$(kcount endpointslices) netpol=$(kcount networkpolicies)"
+}
+
+t_agent_k8s_services_endpointslices_netpols_are_cached() {
+	k8s_up
+	node "$SELF" 172.31.255.2
+	agent_k8s_start
+	until_true 30 agent_ready || fail "agent not ready"
+	until_true 10 test "$(k8s_field .connected)" = true || fail "k8s status: not connected"
+	for r in services endpointslices networkpolicies; do
+		[ "$(k8s_field ".resources[] | select(.resource == \"$r\") | .synced")" = true ] ||
+			fail "$r not synced: $(k8s_field .resources)"
+	done
+	"$BIN/porinctl" --socket "$SOCK" k8s status | grep -q endpointslices ||
+		fail "porinctl k8s status does not list endpointslices"
+	svc=$(kcount services) eps=$(kcount endpointslices) np=$(kcount networkpolicies)
+	until_true 10 counts_are "$svc" "$eps" "$np" || fail "initial counts: $(counts_now)"
+
+	kpod web-1 "$SELF" 10.244.0.50
+	$KUBECTL apply -f - >/dev/null <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: x}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-in, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: x}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {}}], ports: [{port: 8080}]}]
+Y
+	# The endpointslice controller makes the Service's slice.
+	until_true 30 counts_are $((svc + 1)) $((eps + 1)) $((np + 1)) ||
+		fail "counts after create: $(counts_now)"
+	$KUBECTL -n default get endpointslices -l kubernetes.io/service-name=web -o name |
+		grep -q . || fail "no EndpointSlice for service web"
+
+	$KUBECTL -n default delete service web >/dev/null
+	$KUBECTL -n default delete networkpolicy web-in >/dev/null
+	# The slice goes with its Service (garbage collector, ownerReferences).
+	until_true 30 counts_are "$svc" "$eps" "$np" || fail "counts after delete: $(counts_now)"
+	grep -q 'k8s object not understood' "$T/agent.log" &&
+		fail "objects rejected: $(grep 'not understood' "$T/agent.log" | head -3)"
+	agent_alive
+}
+
 t_agent_k8s_survives_apiserver_restart() {
 	k8s_up
 	node "$SELF" 172.31.255.2

@@ -223,6 +223,225 @@ static void test_decode_node_and_namespace(void **state)
 	k8s_kind_namespace.free(&ns->meta);
 }
 
+static void test_decode_service(void **state)
+{
+	struct k8s_service *sv;
+	char ip[INET6_ADDRSTRLEN];
+	int err;
+
+	sv = (struct k8s_service *)decode(
+		&k8s_kind_service,
+		"{\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\",\"resourceVersion\":\"5\","
+		"\"annotations\":{\"big\":\"xxxxxxxx\"}},"
+		"\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.10\","
+		"\"clusterIPs\":[\"fd00:96::a\",\"10.96.0.10\"],\"selector\":{\"app\":\"web\"},"
+		"\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8080,\"nodePort\":30080},"
+		"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":\"dns\"},"
+		"{\"port\":9,\"protocol\":\"SCTP\"}]}}",
+		&err);
+	assert_int_equal(err, 0);
+	assert_string_equal(sv->meta.ns, "shop");
+	assert_string_equal(sv->meta.name, "web");
+	assert_int_equal(sv->type, K8S_SVC_NODE_PORT);
+	assert_string_equal(inet_ntop(AF_INET, &sv->cluster_ip, ip, sizeof(ip)), "10.96.0.10");
+	assert_int_equal(sv->selector.n, 1);
+	assert_string_equal(k8s_labels_get(&sv->selector, "app"), "web");
+	assert_int_equal(sv->n_ports, 3);
+	assert_string_equal(sv->ports[0].name, "http");
+	assert_int_equal(sv->ports[0].port, 80);
+	assert_int_equal(sv->ports[0].target_port, 8080);
+	assert_null(sv->ports[0].target_name);
+	assert_int_equal(sv->ports[0].node_port, 30080);
+	assert_int_equal(sv->ports[0].proto, K8S_PROTO_TCP);
+	assert_int_equal(sv->ports[1].proto, K8S_PROTO_UDP);
+	assert_int_equal(sv->ports[1].target_port, 0);
+	assert_string_equal(sv->ports[1].target_name, "dns");
+	assert_null(sv->ports[2].name);
+	assert_int_equal(sv->ports[2].target_port, 9);	/* defaults to port */
+	assert_int_equal(sv->ports[2].node_port, 0);
+	assert_int_equal(sv->ports[2].proto, K8S_PROTO_SCTP);
+	k8s_kind_service.free(&sv->meta);
+
+	/* Headless, no selector, no ports, no type. */
+	sv = (struct k8s_service *)decode(&k8s_kind_service,
+					  "{\"metadata\":{\"name\":\"h\",\"namespace\":\"d\","
+					  "\"resourceVersion\":\"1\"},\"spec\":{\"clusterIP\":\"None\"}}",
+					  &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(sv->type, K8S_SVC_CLUSTER_IP);
+	assert_int_equal(sv->cluster_ip.s_addr, 0);
+	assert_int_equal(sv->selector.n, 0);
+	assert_int_equal(sv->n_ports, 0);
+	k8s_kind_service.free(&sv->meta);
+
+	/* IPv6-only: kept, without a cluster IP. */
+	sv = (struct k8s_service *)decode(&k8s_kind_service,
+					  "{\"metadata\":{\"name\":\"v6\",\"namespace\":\"d\","
+					  "\"resourceVersion\":\"1\"},\"spec\":{\"clusterIP\":\"fd00::1\","
+					  "\"clusterIPs\":[\"fd00::1\"],\"ports\":[{\"port\":1}]}}",
+					  &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(sv->cluster_ip.s_addr, 0);
+	assert_int_equal(sv->n_ports, 1);
+	k8s_kind_service.free(&sv->meta);
+}
+
+static void test_decode_service_bad(void **state)
+{
+	static const char *bad[] = {
+		/* no namespace */
+		"{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"1\"},\"spec\":{}}",
+		/* no resourceVersion */
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"},\"spec\":{}}",
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"spec\":{\"type\":\"Weird\"}}",
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"spec\":{\"clusterIPs\":[\"not-an-ip\"]}}",
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"spec\":{\"ports\":[{\"name\":\"x\",\"port\":80},{\"port\":0}]}}",
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"spec\":{\"ports\":[{\"port\":80,\"protocol\":\"ICMP\"}]}}",
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"spec\":{\"ports\":[{\"name\":\"x\",\"port\":80,\"targetPort\":70000}]}}",
+		"{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"spec\":{\"selector\":{\"app\":1}}}",
+	};
+	int err;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct k8s_meta *m = decode(&k8s_kind_service, bad[i], &err);
+
+		if (err != -EBADMSG)
+			fail_msg("case %zu: got %d", i, err);
+		assert_null(m);
+	}
+}
+
+static void test_decode_endpointslice(void **state)
+{
+	struct k8s_endpointslice *e;
+	char ip[INET_ADDRSTRLEN];
+	int err;
+
+	e = (struct k8s_endpointslice *)decode(
+		&k8s_kind_endpointslice,
+		"{\"metadata\":{\"name\":\"web-abc\",\"namespace\":\"shop\",\"resourceVersion\":\"9\","
+		"\"labels\":{\"kubernetes.io/service-name\":\"web\",\"x\":\"y\"}},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080,"
+		"\"protocol\":\"TCP\"},{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}],"
+		"\"endpoints\":[{\"addresses\":[\"10.244.1.5\"],\"conditions\":{\"ready\":true,"
+		"\"serving\":true,\"terminating\":false},\"nodeName\":\"n1\","
+		"\"targetRef\":{\"kind\":\"Pod\",\"name\":\"web-1\"}},"
+		"{\"addresses\":[\"10.244.2.7\"],\"conditions\":{\"ready\":false,\"serving\":true,"
+		"\"terminating\":true},\"nodeName\":\"n2\"},"
+		"{\"addresses\":[\"10.244.3.9\"],\"conditions\":{}}]}",
+		&err);
+	assert_int_equal(err, 0);
+	assert_string_equal(e->meta.ns, "shop");
+	assert_string_equal(e->meta.name, "web-abc");
+	assert_string_equal(e->service, "web");
+	assert_int_equal(e->addr_type, K8S_ADDR_IPV4);
+	assert_int_equal(e->n_ports, 2);
+	assert_string_equal(e->ports[0].name, "http");
+	assert_int_equal(e->ports[0].port, 8080);
+	assert_int_equal(e->ports[1].proto, K8S_PROTO_UDP);
+	assert_int_equal(e->n_endpoints, 3);
+	assert_string_equal(inet_ntop(AF_INET, &e->endpoints[0].addr, ip, sizeof(ip)),
+			    "10.244.1.5");
+	assert_int_equal(e->endpoints[0].flags, K8S_EP_READY | K8S_EP_SERVING);
+	assert_string_equal(e->endpoints[0].node, "n1");
+	assert_int_equal(e->endpoints[1].flags, K8S_EP_SERVING | K8S_EP_TERMINATING);
+	assert_string_equal(e->endpoints[1].node, "n2");
+	/* nil conditions: ready, serving as ready, not terminating. */
+	assert_int_equal(e->endpoints[2].flags, K8S_EP_READY | K8S_EP_SERVING);
+	assert_null(e->endpoints[2].node);
+	k8s_kind_endpointslice.free(&e->meta);
+
+	/* No owning service, no endpoints yet, a nil port. */
+	e = (struct k8s_endpointslice *)decode(
+		&k8s_kind_endpointslice,
+		"{\"metadata\":{\"name\":\"s\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"port\":null}],\"endpoints\":null}",
+		&err);
+	assert_int_equal(err, 0);
+	assert_null(e->service);
+	assert_int_equal(e->n_ports, 1);
+	assert_int_equal(e->ports[0].port, 0);
+	assert_int_equal(e->n_endpoints, 0);
+	k8s_kind_endpointslice.free(&e->meta);
+
+	/* IPv6 (and FQDN): counted, contents ignored. */
+	e = (struct k8s_endpointslice *)decode(
+		&k8s_kind_endpointslice,
+		"{\"metadata\":{\"name\":\"s6\",\"namespace\":\"d\",\"resourceVersion\":\"1\","
+		"\"labels\":{\"kubernetes.io/service-name\":\"web\"}},\"addressType\":\"IPv6\","
+		"\"ports\":[{\"port\":80}],\"endpoints\":[{\"addresses\":[\"fd00::5\"]}]}",
+		&err);
+	assert_int_equal(err, 0);
+	assert_int_equal(e->addr_type, K8S_ADDR_IPV6);
+	assert_string_equal(e->service, "web");
+	assert_int_equal(e->n_ports, 0);
+	assert_int_equal(e->n_endpoints, 0);
+	k8s_kind_endpointslice.free(&e->meta);
+
+	static const char *bad[] = {
+		/* no addressType */
+		"{\"metadata\":{\"name\":\"s\",\"namespace\":\"d\",\"resourceVersion\":\"1\"}}",
+		/* no namespace */
+		"{\"metadata\":{\"name\":\"s\",\"resourceVersion\":\"1\"},\"addressType\":\"IPv4\"}",
+		"{\"metadata\":{\"name\":\"s\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.0.0.1\"],"
+		"\"nodeName\":\"n\"},{\"addresses\":[\"fd00::1\"]}]}",
+		"{\"metadata\":{\"name\":\"s\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"a\",\"port\":1},{\"port\":70000}]}",
+		"{\"metadata\":{\"name\":\"s\",\"namespace\":\"d\",\"resourceVersion\":\"1\"},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"port\":1,\"protocol\":\"ICMP\"}]}",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct k8s_meta *m = decode(&k8s_kind_endpointslice, bad[i], &err);
+
+		if (err != -EBADMSG)
+			fail_msg("case %zu: got %d", i, err);
+		assert_null(m);
+	}
+}
+
+static void test_decode_netpol(void **state)
+{
+	struct k8s_netpol *np;
+	int err;
+
+	np = (struct k8s_netpol *)decode(
+		&k8s_kind_netpol,
+		"{\"metadata\":{\"name\":\"deny\",\"namespace\":\"shop\",\"resourceVersion\":\"4\","
+		"\"managedFields\":[{\"manager\":\"kubectl\"}]},"
+		"\"spec\":{ \"podSelector\" : {\"matchLabels\":{\"app\":\"web\"}},"
+		"\"policyTypes\":[\"Ingress\"]},\"status\":{}}",
+		&err);
+	assert_int_equal(err, 0);
+	assert_string_equal(np->meta.ns, "shop");
+	assert_string_equal(np->meta.name, "deny");
+	assert_string_equal(np->spec, "{\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},"
+				      "\"policyTypes\":[\"Ingress\"]}");
+	k8s_kind_netpol.free(&np->meta);
+
+	assert_null(decode(&k8s_kind_netpol,
+			   "{\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"resourceVersion\":"
+			   "\"1\"}}",
+			   &err));
+	assert_int_equal(err, -EBADMSG);
+	assert_null(decode(&k8s_kind_netpol,
+			   "{\"metadata\":{\"name\":\"p\",\"resourceVersion\":\"1\"},\"spec\":{}}",
+			   &err));
+	assert_int_equal(err, -EBADMSG);
+	assert_null(decode(&k8s_kind_netpol,
+			   "{\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"resourceVersion\":"
+			   "\"1\"},\"spec\":[]}",
+			   &err));
+	assert_int_equal(err, -EBADMSG);
+}
+
 /* --- cache ----------------------------------------------------------------- */
 
 static struct k8s_meta *mk(const char *ns, const char *name, const char *rv)
@@ -516,6 +735,10 @@ int main(void)
 		cmocka_unit_test(test_decode_pod),
 		cmocka_unit_test(test_decode_pod_bad),
 		cmocka_unit_test(test_decode_node_and_namespace),
+		cmocka_unit_test(test_decode_service),
+		cmocka_unit_test(test_decode_service_bad),
+		cmocka_unit_test(test_decode_endpointslice),
+		cmocka_unit_test(test_decode_netpol),
 		cmocka_unit_test(test_cache_churn),
 		cmocka_unit_test(test_relist_diff),
 		cmocka_unit_test(test_watch_events),
