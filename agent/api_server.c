@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "fsutil.h"
+#include "growbuf.h"
 #include "log.h"
 
 /* Connections served per wakeup before the loop looks at other fds
@@ -168,21 +169,9 @@ static int read_request(int fd, char **ret_buf, size_t *ret_len)
 	for (;;) {
 		ssize_t n;
 
-		if (len == cap) {
-			char *bigger;
-
-			if (cap >= API_MAX_MESSAGE) {
-				err = -EMSGSIZE;
-				goto fail;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				err = -ENOMEM;
-				goto fail;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
+		err = growbuf_reserve(&buf, &cap, len, 1, API_MAX_MESSAGE);
+		if (err < 0)
+			goto fail;
 		n = recv(fd, buf + len, cap - len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "growbuf.h"
+
 #define IPAM_OUTPUT_MAX		(1 << 20)
 
 extern char **environ;
@@ -117,20 +119,12 @@ static int read_all(int fd, char **ret, size_t *ret_len)
 	for (;;) {
 		ssize_t n;
 
-		if (len + 1 >= cap) {
-			char *bigger;
+		/* Room to read into, and for the final NUL. */
+		int err = growbuf_reserve(&buf, &cap, len, 2, IPAM_OUTPUT_MAX);
 
-			if (cap >= IPAM_OUTPUT_MAX) {
-				free(buf);
-				return -EMSGSIZE;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
+		if (err < 0) {
+			free(buf);
+			return err;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "growbuf.h"
 
 #define CNI_STDIN_MAX	API_MAX_MESSAGE
 
@@ -29,20 +30,11 @@ static int read_stdin(char **ret, size_t *ret_len)
 	for (;;) {
 		ssize_t n;
 
-		if (len == cap) {
-			char *bigger;
+		int err = growbuf_reserve(&buf, &cap, len, 1, CNI_STDIN_MAX);
 
-			if (cap >= CNI_STDIN_MAX) {
-				free(buf);
-				return -EMSGSIZE;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
+		if (err < 0) {
+			free(buf);
+			return err;
 		}
 		n = read(STDIN_FILENO, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)

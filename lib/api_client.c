@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "api.h"
+#include "growbuf.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -69,21 +70,10 @@ static int read_line(int fd, char **ret, long deadline)
 	for (;;) {
 		ssize_t n;
 
-		if (len + 1 >= cap) {
-			char *bigger;
-
-			if (cap >= API_MAX_MESSAGE) {
-				err = -EMSGSIZE;
-				goto fail;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				err = -ENOMEM;
-				goto fail;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
+		/* Room to read into, and for the final NUL. */
+		err = growbuf_reserve(&buf, &cap, len, 2, API_MAX_MESSAGE);
+		if (err < 0)
+			goto fail;
 		err = wait_fd(fd, POLLIN, deadline);
 		if (err < 0)
 			goto fail;
