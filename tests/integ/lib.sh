@@ -117,6 +117,23 @@ drop_count() { # drop_count REASON: packets dropped for REASON (any direction)
 		jq --arg r "$1" '[.drops[] | select(.reason == $r) | .packets] | add // 0'
 }
 
+# wait_for CMD...: retry a probe for up to 3 s (listeners start asynchronously).
+wait_for() {
+	for _ in $(seq 1 60); do "$@" && return 0; sleep 0.05; done
+	"$@"
+}
+
+# answer WANT CMD...: retry CMD until it prints WANT (up to 3 s); print the
+# last answer, for the assertion message.
+answer() {
+	local want=$1 out; shift
+	for _ in $(seq 1 60); do
+		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && break
+		sleep 0.05
+	done
+	echo "$out"
+}
+
 # bg CMD...: run in the background, killed at teardown.
 bg() { "$@" & echo $! >>"$T/bg.pids"; }
 

@@ -9,16 +9,6 @@ cluster() { PORIN_CLUSTER_DIR=$T/cluster PORIN_CLUSTER_PREFIX=pct$$ PORIN_CLUSTE
 	BUILD=$BUILD "$TOP/hack/cluster" "$@"; }
 node_ctl() { "$BIN/porinctl" --socket "$T/cluster/nodes/$1/state/porin.sock" "${@:2}"; }
 
-# answer WANT CMD...: retry CMD until it prints WANT (3 s); print the last answer.
-answer() {
-	local want=$1 out; shift
-	for _ in $(seq 1 60); do
-		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && break
-		sleep 0.05
-	done
-	echo "$out"
-}
-
 two_node_traffic() {
 	trap 'cluster down >/dev/null' EXIT
 	cluster up --nodes 2 --routing "$1" >/dev/null

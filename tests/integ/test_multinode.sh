@@ -8,15 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_multinode.sh"
 
-answer() { # WANT CMD...: retry CMD until it prints WANT (3 s)
-	local want=$1 out; shift
-	for _ in $(seq 1 60); do
-		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && break
-		sleep 0.05
-	done
-	echo "$out"
-}
-
 check_traffic() { # MODE
 	local want_mtu a1 b1 a2 out mtu
 	mn_up "$1"

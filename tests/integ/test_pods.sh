@@ -4,22 +4,6 @@
 # DEL, CHECK and GC leave nothing behind.
 . "$(dirname "$0")/lib.sh"
 
-# wait_for CMD...: retry a probe for up to 3 s (listeners start asynchronously).
-wait_for() {
-	for _ in $(seq 1 60); do "$@" && return 0; sleep 0.05; done
-	"$@"
-}
-
-# answer WANT CMD...: retry CMD until it prints WANT (up to 3 s); print the last answer.
-answer() {
-	local want=$1 out; shift
-	for _ in $(seq 1 60); do
-		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && break
-		sleep 0.05
-	done
-	echo "$out"
-}
-
 t_tcp_udp_icmp_between_pods() {
 	pod_netns a; pod_netns b
 	ipa=$(pod_add a); ipb=$(pod_add b)
