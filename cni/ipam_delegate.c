@@ -109,42 +109,6 @@ out:
 	return err;
 }
 
-static int read_all(int fd, char **ret, size_t *ret_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		/* Room to read into, and for the final NUL. */
-		int err = growbuf_reserve(&buf, &cap, len, 2, IPAM_OUTPUT_MAX);
-
-		if (err < 0) {
-			free(buf);
-			return err;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			free(buf);
-			return err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* Run @path; its stdout in *ret_out, its wait status in *ret_status. */
 static int ipam_spawn(const char *path, int stdin_fd, char *cmd_var, char **ret_out,
 		      size_t *ret_len, int *ret_status)
@@ -179,7 +143,7 @@ static int ipam_spawn(const char *path, int stdin_fd, char *cmd_var, char **ret_
 	close(pipefd[1]);
 	if (err < 0)
 		goto err_pipe;
-	rd = read_all(pipefd[0], ret_out, ret_len);
+	rd = growbuf_read_fd(pipefd[0], IPAM_OUTPUT_MAX, ret_out, ret_len);
 	close(pipefd[0]);
 	while (waitpid(pid, ret_status, 0) < 0) {
 		if (errno != EINTR) {

@@ -20,40 +20,6 @@
 
 extern char **environ;
 
-static int read_stdin(char **ret, size_t *ret_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		int err = growbuf_reserve(&buf, &cap, len, 1, CNI_STDIN_MAX);
-
-		if (err < 0) {
-			free(buf);
-			return err;
-		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			free(buf);
-			return err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 static int print_json(json_t *j)
 {
 	int err = 0;
@@ -119,7 +85,7 @@ int main(void)
 	if (cmd_name && strcmp(cmd_name, "VERSION") == 0)
 		return print_json(cni_version_json()) < 0 ? 1 : 0;
 
-	err = read_stdin(&in, &in_len);
+	err = growbuf_read_fd(STDIN_FILENO, CNI_STDIN_MAX, &in, &in_len);
 	if (err < 0) {
 		cni_fail(&e, err, CNI_ERR_IO, "I/O error", "reading stdin: %s", log_errno_name(err));
 		goto fail;

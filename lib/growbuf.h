@@ -35,4 +35,8 @@ static inline int growbuf_reserve(char **buf, size_t *cap, size_t len, size_t ne
 	return 0;
 }
 
+/* Read @fd to EOF into a NUL-terminated heap buffer (*ret, the caller frees
+ * it) of at most @max bytes: -EMSGSIZE beyond, -errno on a read error. */
+int growbuf_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+
 #endif

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <string.h>
+#include <unistd.h>
+
 #include "growbuf.h"
 
 static void test_room_left_keeps_the_buffer(void **state)
@@ -42,12 +45,53 @@ static void test_refuses_past_the_limit(void **state)
 	free(buf);
 }
 
+/* A pipe holding @len bytes of 'a', write end closed. */
+static int pipe_with(size_t len)
+{
+	static char data[10000];
+	int p[2];
+
+	memset(data, 'a', sizeof(data));
+	assert_int_equal(pipe(p), 0);
+	assert_true(len <= sizeof(data));
+	assert_int_equal(write(p[1], data, len), (ssize_t)len);
+	close(p[1]);
+	return p[0];
+}
+
+static void test_read_fd_reads_everything_nul_terminated(void **state)
+{
+	int fd = pipe_with(9000);	/* more than the first 4 KiB buffer */
+	size_t len = 0;
+	char *buf = NULL;
+
+	assert_int_equal(growbuf_read_fd(fd, 1 << 20, &buf, &len), 0);
+	assert_int_equal(len, 9000);
+	assert_int_equal(buf[8999], 'a');
+	assert_int_equal(buf[9000], '\0');
+	free(buf);
+	close(fd);
+}
+
+static void test_read_fd_refuses_more_than_max(void **state)
+{
+	int fd = pipe_with(9000);
+	size_t len = 0;
+	char *buf = NULL;
+
+	assert_int_equal(growbuf_read_fd(fd, 8192, &buf, &len), -EMSGSIZE);
+	assert_null(buf);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_room_left_keeps_the_buffer),
 		cmocka_unit_test(test_doubles_until_it_fits),
 		cmocka_unit_test(test_refuses_past_the_limit),
+		cmocka_unit_test(test_read_fd_reads_everything_nul_terminated),
+		cmocka_unit_test(test_read_fd_refuses_more_than_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
