@@ -108,17 +108,25 @@ static int map_write(struct agent *a, const struct ep_record *rec)
 /* Does an active record other than @skip's key use this ifindex/IP?  Then
  * its map entries are not ours to delete.  DELETING records own no map
  * entries any more (endpoint_delete removed them). */
+static const struct ep_record *other_active(const struct agent *a, size_t i,
+					    const struct ep_record *skip)
+{
+	const struct ep_record *r = ep_store_at(a->eps, i);
+
+	if (r->state == EP_STATE_DELETING)
+		return NULL;
+	if (skip && strcmp(r->container_id, skip->container_id) == 0 &&
+	    strcmp(r->ifname, skip->ifname) == 0)
+		return NULL;
+	return r;
+}
+
 static bool ifindex_used(const struct agent *a, int ifindex, const struct ep_record *skip)
 {
 	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
-		const struct ep_record *r = ep_store_at(a->eps, i);
+		const struct ep_record *r = other_active(a, i, skip);
 
-		if (r->state == EP_STATE_DELETING)
-			continue;
-		if (skip && strcmp(r->container_id, skip->container_id) == 0 &&
-		    strcmp(r->ifname, skip->ifname) == 0)
-			continue;
-		if (r->host_ifindex == ifindex)
+		if (r && r->host_ifindex == ifindex)
 			return true;
 	}
 	return false;
@@ -127,14 +135,9 @@ static bool ifindex_used(const struct agent *a, int ifindex, const struct ep_rec
 static bool ip_used(const struct agent *a, uint32_t ip_be, const struct ep_record *skip)
 {
 	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
-		const struct ep_record *r = ep_store_at(a->eps, i);
+		const struct ep_record *r = other_active(a, i, skip);
 
-		if (r->state == EP_STATE_DELETING)
-			continue;
-		if (skip && strcmp(r->container_id, skip->container_id) == 0 &&
-		    strcmp(r->ifname, skip->ifname) == 0)
-			continue;
-		if (r->ip_be == ip_be)
+		if (r && r->ip_be == ip_be)
 			return true;
 	}
 	return false;
