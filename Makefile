@@ -12,7 +12,7 @@ MULTIARCH	:= $(shell $(CC) -print-multiarch 2>/dev/null)
 
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-		   -Idatapath/include -Ilib -I$(BUILD)
+		   -Idatapath/include -Ilib -Ipolicy -I$(BUILD)
 LDLIBS		:= -lbpf -lelf -lz -lmnl -ljansson -lcurl -lyaml -lnftables
 TEST_LDLIBS	:= $(LDLIBS) -lcmocka
 # The CNI plugin is exec'd for every pod and verb, so it links little: no
