@@ -639,6 +639,67 @@ static void test_tunnel_config(void **state)
 	assert_true(env.tun_ifindex > 0);
 }
 
+/* --- cost ------------------------------------------------------------------ */
+/*
+ * What from_container costs per packet, as test_run's in-kernel average over
+ * repeats (duration, ns).  Not an assertion, a measurement printed with the
+ * test results, so a change's cost shows in every run; PN_BENCH_RUNS scales it
+ * (default 200000 program runs per case, e.g. 1000000 for a report).
+ *   a->b      the same-node pod-to-pod path (MAC rewrite, TTL, redirect_peer):
+ *             the program decrements the TTL in the shared buffer, so each
+ *             call is TTL 255 and 254 repeats, all forwarded
+ *   a->remote to the stack, unchanged: the repeats all take one path
+ * Both are the same flow again and again: after the first packet, an
+ * established one.
+ */
+static double cost_ns(void (*build)(struct pkt *in, uint8_t ttl), uint32_t repeat, long runs,
+		      int want_ret)
+{
+	struct __sk_buff skb = { .ifindex = pod_a.ifindex };
+	double total = 0;
+	long done = 0;
+
+	while (done < runs) {
+		struct pkt in = { 0 };
+		uint8_t out[256];
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &skb, .ctx_size_in = sizeof(skb), .repeat = repeat);
+
+		build(&in, 255);
+		opts.data_in = in.b;
+		opts.data_size_in = in.len;
+		assert_int_equal(bpf_prog_test_run_opts(prog_fd(FROM_CONTAINER), &opts), 0);
+		assert_int_equal(opts.retval, want_ret);
+		total += (double)opts.duration * repeat;
+		done += repeat;
+	}
+	return total / done;
+}
+
+static void cost_a_to_b(struct pkt *in, uint8_t ttl)
+{
+	from_a(in, ETH_P_IP);
+	put_ipv4_udp(in, pod_a.ip, pod_b.ip, ttl);
+}
+
+static void cost_a_to_remote(struct pkt *in, uint8_t ttl)
+{
+	from_a(in, ETH_P_IP);
+	put_ipv4_udp(in, pod_a.ip, REMOTE, ttl);
+}
+
+static void test_cost_from_container(void **state)
+{
+	const char *env_runs = getenv("PN_BENCH_RUNS");
+	long runs = env_runs ? atol(env_runs) : 200000;
+
+	printf("cost: from_container a->b (local, redirect_peer): %.1f ns/run\n",
+	       cost_ns(cost_a_to_b, 254, runs, TC_ACT_REDIRECT));
+	printf("cost: from_container a->remote (to the stack): %.1f ns/run\n",
+	       cost_ns(cost_a_to_remote, runs > 1000000 ? 1000000 : (uint32_t)runs, runs,
+		       TC_ACT_OK));
+}
+
 /* --- lib/tc_attach.c ------------------------------------------------------ */
 static uint32_t prog_id(int fd)
 {
@@ -814,7 +875,7 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 4];
+	struct CMUnitTest tests[ARRAY_SIZE(fixtures) + 5];
 	size_t n = 0;
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_maps_match_abi);
@@ -822,6 +883,7 @@ int main(void)
 	for (size_t i = 0; i < ARRAY_SIZE(fixtures); i++)
 		tests[n++] = (struct CMUnitTest){ fixtures[i].name, run_fixture, drops_reset,
 						  NULL, (void *)&fixtures[i] };
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cost_from_container);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tc_attach_fds);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_tc_attach_pinned);
 	return _cmocka_run_group_tests("bpf_lxc", tests, n, group_setup, group_teardown);
