@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "agent.h"
@@ -17,6 +18,7 @@
 #include "ipam.h"
 #include "k8s_sync.h"
 #include "log.h"
+#include "netpol.h"
 #include "node.h"
 
 /* State of one request while it is handled. */
@@ -372,6 +374,70 @@ static int op_pods(struct req *r)
 	return k8s_sync_pods_json(r->a->k8s, r->out);
 }
 
+/* --- NetworkPolicy -------------------------------------------------------- */
+
+static int no_netpol(struct req *r)
+{
+	snprintf(r->err.msg, sizeof(r->err.msg), "NetworkPolicy needs the Kubernetes API");
+	return -EOPNOTSUPP;
+}
+
+/* "TCP" (also when absent), "udp", "SCTP", "ICMP" → IPPROTO_*; -1 if unknown. */
+static int proto_of(const char *name)
+{
+	if (!name || !strcasecmp(name, "TCP"))
+		return IPPROTO_TCP;
+	if (!strcasecmp(name, "UDP"))
+		return IPPROTO_UDP;
+	if (!strcasecmp(name, "SCTP"))
+		return IPPROTO_SCTP;
+	if (!strcasecmp(name, "ICMP"))
+		return IPPROTO_ICMP;
+	return -1;
+}
+
+static int op_policy_trace(struct req *r)
+{
+	const char *from = json_string_value(json_object_get(r->in, "from"));
+	const char *to = json_string_value(json_object_get(r->in, "to"));
+	const json_t *port = json_object_get(r->in, "port");
+	int proto = proto_of(json_string_value(json_object_get(r->in, "protocol")));
+	json_int_t num = json_integer_value(port);
+	json_t *trace;
+	int err;
+
+	if (!r->a->netpol)
+		return no_netpol(r);
+	if (!from || !from[0])
+		return invalid(r, "from");
+	if (!to || !to[0])
+		return invalid(r, "to");
+	if (proto < 0 || (json_object_get(r->in, "protocol") &&
+			  !json_is_string(json_object_get(r->in, "protocol"))))
+		return invalid(r, "protocol");
+	/* ICMP has no ports: 0 (or absent) only; the others 1-65535. */
+	if (proto == IPPROTO_ICMP ? (port && (!json_is_integer(port) || num != 0)) :
+				    (!json_is_integer(port) || num < 1 || num > 65535))
+		return invalid(r, "port");
+	trace = json_object();
+	if (!trace)
+		return -ENOMEM;
+	err = netpol_trace_json(r->a->netpol, from, to, proto, num, trace, r->err.msg,
+				sizeof(r->err.msg));
+	if (err < 0) {
+		json_decref(trace);
+		return err;
+	}
+	return set(r, "trace", trace);
+}
+
+static int op_policy_status(struct req *r)
+{
+	if (!r->a->netpol)
+		return no_netpol(r);
+	return netpol_status_json(r->a->netpol, r->out);
+}
+
 /* --- other nodes (standalone mode; the Kubernetes watcher calls node.h) --- */
 
 static const char *node_err(int err)
@@ -539,6 +605,8 @@ static const struct {
 	{ "drops",		op_drops,		false },
 	{ "k8s_status",		op_k8s_status,		false },
 	{ "pods",		op_pods,		false },
+	{ "policy_trace",	op_policy_trace,	false },
+	{ "policy_status",	op_policy_status,	false },
 };
 
 static long now_us(void)
@@ -573,9 +641,11 @@ json_t *api_handle(void *ctx, const json_t *in)
 		return api_error(-EINVAL, op ? "unknown op" : "invalid or missing field: op");
 	}
 
-	/* Kubernetes mode before the pod CIDR is known: no IPAM, no maps. */
+	/* Kubernetes mode before the pod CIDR is known: no IPAM, no maps; what
+	 * reads only the Kubernetes caches answers. */
 	if (!r.a->ready && ops[i].fn != op_status && ops[i].fn != op_k8s_status &&
-	    ops[i].fn != op_pods)
+	    ops[i].fn != op_pods && ops[i].fn != op_policy_trace &&
+	    ops[i].fn != op_policy_status)
 		return api_error(-EAGAIN, "agent not ready: waiting for this node's pod CIDR; "
 				 "try again later");
 	r.out = json_pack("{s:b}", "ok", 1);

@@ -2,10 +2,11 @@
 /*
  * porinctl: the operator's view of the node agent, over the local API.
  *   porinctl [--socket PATH] [-o table|json] status | endpoint list | drops |
- *            k8s status | pods | node list|upsert|delete | ipcache list
- * Exit status: 0 ok, 1 the agent is unreachable or refused, 2 usage.
+ *            k8s status | pods | node list|upsert|delete | ipcache list |
+ *            policy list|trace (porinctl_policy.c; trace also works offline)
+ * Exit status: 0 ok, 1 the agent is unreachable or refused (or an offline
+ * trace cannot read its files), 2 usage.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "porinctl_common.h"
+#include "porinctl_policy.h"
 
 enum output { OUT_TABLE, OUT_JSON };
 
@@ -29,10 +32,13 @@ static void usage(FILE *out)
 		"  node list       other nodes: name, underlay IP, pod CIDR\n"
 		"  node upsert NAME IP [POD_CIDR]   add or change another node (standalone)\n"
 		"  node delete NAME                 forget it, with its remote pods\n"
-		"  ipcache list    the datapath's ipcache: prefix, identity, tunnel endpoint\n"
+		"  ipcache list    the datapath's ipcache: prefix, identity, tunnel endpoint\n");
+	porinctl_policy_usage(out);
+	fprintf(out,
 		"options:\n"
 		"  --socket PATH   agent socket (default %s)\n"
-		"  -o json         print the agent's raw JSON answer\n",
+		"  -o json         print the agent's raw JSON answer (offline trace: the same\n"
+		"                  shape; --all: an array of traces with \"from\" and \"to\")\n",
 		API_DEFAULT_SOCKET);
 }
 
@@ -176,7 +182,7 @@ int main(int argc, char **argv)
 	void (*print)(const json_t *r);
 	enum output output = OUT_TABLE;
 	json_t *req, *resp = NULL;
-	int nwords = 0, err;
+	int nwords = 0, ret;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -199,6 +205,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "porinctl: unknown output format '%s'\n", arg);
 				return 2;
 			}
+		} else if (nwords == 0 && strcmp(arg, "policy") == 0) {
+			/* Its own options (--from, --to …): it parses the rest. */
+			struct porinctl_opts o = {
+				.socket_path = socket_path,
+				.json = output == OUT_JSON,
+			};
+
+			return porinctl_policy(argc - i - 1, argv + i + 1, &o);
 		} else if (arg[0] == '-') {
 			fprintf(stderr, "porinctl: unknown option '%s'\n", arg);
 			usage(stderr);
@@ -260,25 +274,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "porinctl: out of memory\n");
 		return 1;
 	}
-	err = api_call(socket_path, req, &resp);
+	ret = porinctl_call(socket_path, req, &resp);
 	json_decref(req);
-	if (err < 0 && !resp) {
-		if (api_agent_unreachable(err))
-			fprintf(stderr, "porinctl: cannot reach porin-agent at %s: %s "
-				"(is the agent running?)\n", socket_path, strerror(-err));
-		else
-			fprintf(stderr, "porinctl: request to %s failed: %s\n", socket_path,
-				strerror(-err));
-		return 1;
-	}
-	if (err < 0) {
-		fprintf(stderr, "porinctl: agent refused %s: %s\n", op, api_error_text(resp));
-		json_decref(resp);
-		return 1;
-	}
+	if (ret != PORINCTL_EXIT_OK)
+		return ret;
 	if (output == OUT_JSON) {
-		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		porinctl_print_json(resp);
 	} else {
 		print(resp);
 	}

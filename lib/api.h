@@ -72,11 +72,34 @@
  *                      host_network(bool) phase ipcache(bool) [labels]}, ...]
  *                    Every pod the agent watches; ipcache: a remote entry
  *                    for it is written.  EOPNOTSUPP without Kubernetes.
+ *   policy_trace     from to port [protocol]
+ *                    → trace: {verdict("allowed"|"denied"),
+ *                        egress: side, ingress: side}
+ *                      side: {isolated(bool) policies(["ns/name", ...]: those
+ *                        selecting that end for that direction)
+ *                        allowed_by("ns/name ingress rule 0"|null) reason}
+ *                    Would a NEW connection from "from" to "to" pass, and
+ *                    why: egress is the policy of "from", ingress that of
+ *                    "to".  Each is "ns/name" of a pod the agent watches or
+ *                    an IPv4 address (a pod's IP stands for that pod, any
+ *                    other is not a pod: no policy of its own).  protocol:
+ *                    "TCP" (absent), "UDP" or "SCTP" with port 1-65535, or
+ *                    "ICMP" with port 0 or none; case-insensitive.  The
+ *                    policy compiler's pol_trace() on the agent's caches,
+ *                    which looks the connection up as the datapath does.
+ *                    ENOENT for an unknown pod, EINVAL for a malformed
+ *                    field, EOPNOTSUPP without Kubernetes.
+ *   policy_status    → synced(bool) identities policies cidrs endpoints
+ *                      endpoints_isolated endpoints_pending policy_entries
+ *                      flushes compiles last_flush_us max_flush_us
+ *                      map_errors policy_errors last_policy_error
+ *                    NetworkPolicy state (agent/netpol.h); porinctl prints
+ *                    whatever keys come.  EOPNOTSUPP without Kubernetes.
  *
  * With Kubernetes and no --pod-cidr, the agent answers before it knows its
  * pod CIDR: status then says ready=false and waiting_for (no pod_cidr, no
- * counts), k8s_status and pods answer, every other op fails with EAGAIN
- * ("try again later").
+ * counts), k8s_status, pods, policy_trace and policy_status answer, every
+ * other op fails with EAGAIN ("try again later").
  *
  *
  * Multi-node (agent/node.h).  The Kubernetes watcher drives the same calls;
