@@ -135,6 +135,7 @@ bool pol_rule_describe(const struct pol_db *db, uint32_t rule_ref, char *buf, si
 struct pol_trace_end {
 	const struct pol_subject *subject;	/* NULL: not a pod (an address only) */
 	uint32_t addr_be;
+	bool host;		/* subject NULL: this node itself (peer PN_ID_HOST) */
 };
 
 /*
