@@ -14,12 +14,6 @@
 #define AGENT_DEFAULT_STATE_DIR	"/var/run/porin"
 /* Dummy device carrying the pods' gateway address (pod CIDR network + 1)/32. */
 #define AGENT_HOST_DEV		"porin_host"
-/*
- * Security identity written for local pods, in pn_endpoints and pn_ipcache.
- * 0 until NetworkPolicy lands and the agent interns label sets (abi.h).
- */
-#define AGENT_IDENTITY_POD	0
-
 struct ipam;
 struct ep_store;
 struct dp;
@@ -28,6 +22,7 @@ struct loop;
 struct reaper;
 struct node_state;
 struct k8s_sync;
+struct netpol;
 
 struct agent_config {
 	const char *pod_cidr;		/* NULL with an API: from this node's Node */
@@ -58,6 +53,7 @@ struct agent {
 	struct reaper *reaper;		/* deletes host veths in the background */
 	struct node_state *node;	/* this node and the others (node.c) */
 	struct k8s_sync *k8s;		/* NULL in standalone mode */
+	struct netpol *netpol;		/* NetworkPolicy (netpol.h); NULL in standalone mode */
 	uint32_t node_ip_be;		/* this node's InternalIP; 0 until known */
 	bool ready;			/* start-up finished, serving */
 };

@@ -34,6 +34,7 @@
 #include "ipam.h"
 #include "k8s_sync.h"
 #include "log.h"
+#include "netpol.h"
 #include "loop.h"
 #include "node.h"
 #include "reaper.h"
@@ -354,6 +355,14 @@ static int on_pod_cidr(struct agent *a, const char *cidr)
 	return datapath_start(a);
 }
 
+/* After each batch of events: recompile the policy they affected. */
+static void flush_policy(void *data)
+{
+	struct agent *a = data;
+
+	netpol_flush(a->netpol);
+}
+
 /*
  * Standalone: everything at once.  Kubernetes mode without --pod-cidr: the
  * local API first (status says not ready), then the watches; the datapath
@@ -377,6 +386,10 @@ static int agent_start(struct agent *a)
 		host[sizeof(host) - 1] = '\0';
 		ko.node_name = a->cfg.node_name = host;
 	}
+	err = netpol_new(a, &a->netpol);
+	if (err < 0)
+		return err;
+	loop_set_after_batch(a->loop, flush_policy, a);
 	err = k8s_sync_new(a, &ko, &a->k8s);
 	if (err < 0) {
 		log_error("cannot set up the Kubernetes watcher", "node=%s err=%s", ko.node_name,
@@ -413,6 +426,8 @@ static void agent_stop(struct agent *a)
 {
 	k8s_sync_free(a->k8s);
 	a->k8s = NULL;
+	netpol_free(a->netpol);
+	a->netpol = NULL;
 	api_server_close(a->api);	/* closes and unlinks the socket */
 	a->api = NULL;
 	reaper_shutdown(a);

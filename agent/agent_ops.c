@@ -14,6 +14,7 @@
 #include "ipam.h"
 #include "ipam_store.h"
 #include "log.h"
+#include "netpol.h"
 #include "reaper.h"
 #include "tc_attach.h"
 
@@ -82,16 +83,18 @@ void agent_state_close(struct agent *a)
 
 /* --- datapath entries of one endpoint ------------------------------------- */
 
-static int map_write(struct agent *a, const struct ep_record *rec)
+static int map_write_as(struct agent *a, const struct ep_record *rec, uint32_t identity,
+			uint32_t flags)
 {
 	struct pn_endpoint ep = {
 		.ipv4 = rec->ip_be,
 		.ifindex = (__u32)rec->host_ifindex,
 		.endpoint_id = rec->endpoint_id,
-		.identity = AGENT_IDENTITY_POD,
+		.identity = identity,
+		.flags = flags,
 	};
 	struct pn_ipcache_entry ipc = {
-		.identity = AGENT_IDENTITY_POD,
+		.identity = identity,
 		.tunnel_endpoint = 0,
 		.flags = PN_IPC_F_LOCAL,
 	};
@@ -103,6 +106,28 @@ static int map_write(struct agent *a, const struct ep_record *rec)
 	if (err < 0)
 		return err;
 	return dp_ipcache_upsert(a->dp, rec->ip_be, 32, &ipc);
+}
+
+/* The endpoint's entries with the identity and flags NetworkPolicy gives it
+ * now (netpol.h compiles and writes its policy first). */
+static int map_write(struct agent *a, const struct ep_record *rec)
+{
+	uint32_t identity, flags;
+
+	netpol_endpoint_state(a->netpol, rec, &identity, &flags);
+	return map_write_as(a, rec, identity, flags);
+}
+
+int agent_endpoint_policy_write(struct agent *a, uint32_t endpoint_id, uint32_t identity,
+				uint32_t flags)
+{
+	for (size_t i = 0; i < ep_store_count(a->eps); i++) {
+		const struct ep_record *r = ep_store_at(a->eps, i);
+
+		if (r->endpoint_id == endpoint_id && r->state == EP_STATE_ACTIVE)
+			return map_write_as(a, r, identity, flags);
+	}
+	return -ENOENT;
 }
 
 /* Does an active record other than @skip's key use this ifindex/IP?  Then
@@ -354,6 +379,7 @@ err_store:
 	} else {
 		(void)map_remove(a, rec, ifindex_used(a, rec->host_ifindex, rec),
 				 ip_used(a, rec->ip_be, rec));
+		netpol_endpoint_gone(a->netpol, rec->endpoint_id);
 		(void)ep_store_remove(a->eps, rec->container_id, rec->ifname);
 	}
 err_ipam:
@@ -394,6 +420,7 @@ static int endpoint_begin_delete(struct agent *a, const struct ep_record *found,
 		free(job);
 		return fail(e, err, "cannot remove datapath map entries: %s", strerror(-err));
 	}
+	netpol_endpoint_gone(a->netpol, rec.endpoint_id);
 	rec.state = EP_STATE_DELETING;
 	err = ep_store_put(a->eps, &rec);
 	if (err < 0) {

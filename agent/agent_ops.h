@@ -68,6 +68,11 @@ int agent_ip_release(struct agent *a, const char *container_id, const char *ifna
  * being torn down. */
 int agent_endpoint_add(struct agent *a, struct ep_record *rec, struct agent_err *e);
 
+/* Rewrite the map entries of active endpoint @endpoint_id with this
+ * identity and these PN_EP_F_* flags (netpol.c, when they change). */
+int agent_endpoint_policy_write(struct agent *a, uint32_t endpoint_id, uint32_t identity,
+				uint32_t flags);
+
 enum {
 	AGENT_DEL_NONE,		/* no endpoint: the key's IP (if any) was released */
 	AGENT_DEL_PENDING,	/* endpoint DELETING: its veth is the reaper's now */

@@ -527,7 +527,7 @@ static int op_remote_pod_upsert(struct req *r)
 		return -EINVAL;
 	logkv_add(r, "ip=%s node_ip=%s", json_string_value(json_object_get(r->in, "ip")),
 		  json_string_value(json_object_get(r->in, "node_ip")));
-	err = remote_pod_upsert(r->a, ip, node_ip, AGENT_IDENTITY_POD);
+	err = remote_pod_upsert(r->a, ip, node_ip, PN_ID_ANY);
 	if (err < 0 && node_err(err))
 		snprintf(r->err.msg, sizeof(r->err.msg), "%s", node_err(err));
 	return err;

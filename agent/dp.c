@@ -188,6 +188,14 @@ int dp_endpoint_upsert(struct dp *dp, const struct pn_endpoint *ep)
 	return bpf_map__update_elem(map, &k, sizeof(k), ep, sizeof(*ep), BPF_ANY);
 }
 
+int dp_endpoint_lookup(struct dp *dp, uint32_t ifindex, struct pn_endpoint *ret)
+{
+	struct pn_endpoint_key k = { .kind = PN_EP_KEY_IFINDEX, .value = ifindex };
+
+	return bpf_map__lookup_elem(dp->skel->maps.pn_endpoints, &k, sizeof(k), ret,
+				    sizeof(*ret), 0);
+}
+
 int dp_endpoint_delete(struct dp *dp, uint32_t kind, uint32_t value)
 {
 	struct pn_endpoint_key k = { .kind = kind, .value = value };
@@ -197,19 +205,27 @@ int dp_endpoint_delete(struct dp *dp, uint32_t kind, uint32_t value)
 	return err == -ENOENT ? 0 : err;
 }
 
-/* Collect all keys of @map (key size @ksz) into a malloc'd array. */
+/* Collect all keys of @map (key size @ksz) into a malloc'd array, grown as
+ * needed: the policy map may hold a million entries but usually few. */
 static int map_keys(const struct bpf_map *map, size_t ksz, void **ret_keys, size_t *ret_n)
 {
-	size_t max = bpf_map__max_entries(map), n = 0;
-	char *keys;
+	size_t max = bpf_map__max_entries(map), cap = 64, n = 0;
+	char *keys, *grown;
 	int err;
 
-	keys = malloc((max ? max : 1) * ksz);
+	keys = malloc(cap * ksz);
 	if (!keys)
 		return -ENOMEM;
-	for (;;) {
-		if (n == max)
-			break;
+	while (n < max) {
+		if (n == cap) {
+			grown = realloc(keys, 2 * cap * ksz);
+			if (!grown) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = grown;
+			cap *= 2;
+		}
 		err = bpf_map__get_next_key(map, n ? keys + (n - 1) * ksz : NULL,
 					    keys + n * ksz, ksz);
 		if (err == -ENOENT)
@@ -290,6 +306,47 @@ int dp_ipcache_entries(struct dp *dp, struct pn_ipcache_key **ret_keys,
 	*ret_vals = vals;
 	*ret_n = kept;
 	return 0;
+}
+
+int dp_policy_update(struct dp *dp, const struct pn_policy_key *k, const struct pn_policy_entry *v)
+{
+	return bpf_map__update_elem(dp->skel->maps.pn_policy, k, sizeof(*k), v, sizeof(*v),
+				    BPF_ANY);
+}
+
+int dp_policy_delete(struct dp *dp, const struct pn_policy_key *k)
+{
+	int err = bpf_map__delete_elem(dp->skel->maps.pn_policy, k, sizeof(*k), 0);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int dp_policy_keys(struct dp *dp, struct pn_policy_key **ret_keys, size_t *ret_n)
+{
+	return map_keys(dp->skel->maps.pn_policy, sizeof(**ret_keys), (void **)ret_keys, ret_n);
+}
+
+int dp_policy_cidr_upsert(struct dp *dp, uint32_t ip_be, uint32_t prefix_len, uint32_t identity)
+{
+	struct pn_ipcache_key k = { .prefixlen = prefix_len, .ipv4 = ip_be };
+
+	return bpf_map__update_elem(dp->skel->maps.pn_policy_cidrs, &k, sizeof(k), &identity,
+				    sizeof(identity), BPF_ANY);
+}
+
+int dp_policy_cidr_delete(struct dp *dp, uint32_t ip_be, uint32_t prefix_len)
+{
+	struct pn_ipcache_key k = { .prefixlen = prefix_len, .ipv4 = ip_be };
+	int err;
+
+	err = bpf_map__delete_elem(dp->skel->maps.pn_policy_cidrs, &k, sizeof(k), 0);
+	return err == -ENOENT ? 0 : err;
+}
+
+int dp_policy_cidr_keys(struct dp *dp, struct pn_ipcache_key **ret_keys, size_t *ret_n)
+{
+	return map_keys(dp->skel->maps.pn_policy_cidrs, sizeof(**ret_keys), (void **)ret_keys,
+			ret_n);
 }
 
 int dp_drops_read(struct dp *dp, struct dp_drop_stat *out, size_t max)

@@ -38,6 +38,8 @@ void dp_overlay_prog_fds(const struct dp *dp, int *ret_from_overlay, int *ret_to
 
 /* pn_endpoints: write @ep under {IFINDEX, ep->ifindex} and {IPV4, ep->ipv4}. */
 int dp_endpoint_upsert(struct dp *dp, const struct pn_endpoint *ep);
+/* The endpoint on host veth @ifindex; -ENOENT. */
+int dp_endpoint_lookup(struct dp *dp, uint32_t ifindex, struct pn_endpoint *ret);
 /* Delete one key; 0 if it was not there. */
 int dp_endpoint_delete(struct dp *dp, uint32_t kind, uint32_t value);
 /* All keys of pn_endpoints, in a malloc'd array the caller frees. */
@@ -51,6 +53,16 @@ int dp_ipcache_lookup(struct dp *dp, uint32_t ip_be, struct pn_ipcache_entry *re
 /* All ipcache entries (keys and values), malloc'd arrays the caller frees. */
 int dp_ipcache_entries(struct dp *dp, struct pn_ipcache_key **ret_keys,
 		       struct pn_ipcache_entry **ret_vals, size_t *ret_n);
+
+/* pn_policy (abi.h): one allow entry; delete returns 0 if it was not there. */
+int dp_policy_update(struct dp *dp, const struct pn_policy_key *k, const struct pn_policy_entry *v);
+int dp_policy_delete(struct dp *dp, const struct pn_policy_key *k);
+int dp_policy_keys(struct dp *dp, struct pn_policy_key **ret_keys, size_t *ret_n);
+
+/* pn_policy_cidrs: ipBlock prefix → CIDR identity. */
+int dp_policy_cidr_upsert(struct dp *dp, uint32_t ip_be, uint32_t prefix_len, uint32_t identity);
+int dp_policy_cidr_delete(struct dp *dp, uint32_t ip_be, uint32_t prefix_len);
+int dp_policy_cidr_keys(struct dp *dp, struct pn_ipcache_key **ret_keys, size_t *ret_n);
 
 struct dp_drop_stat {
 	uint32_t reason;	/* PN_DROP_* value */

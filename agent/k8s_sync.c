@@ -18,6 +18,7 @@
 #include "k8s/kubeconfig.h"
 #include "k8s/watch.h"
 #include "log.h"
+#include "netpol.h"
 #include "loop.h"
 #include "node.h"
 
@@ -34,6 +35,7 @@
 struct remote {
 	struct k8s_meta meta;	/* ns NULL, name "10.244.1.5", rv NULL */
 	uint32_t node_ip_be;
+	uint32_t identity;
 	char *owner;		/* "namespace/name" */
 };
 
@@ -49,9 +51,8 @@ struct k8s_sync {
 	uint32_t retry_ms;
 	char config_error[160];
 
-	/* The resources watched.  Services, EndpointSlices and
-	 * NetworkPolicies are only cached (counted in k8s status) until their
-	 * consumers land. */
+	/* The resources watched.  Services and EndpointSlices are only
+	 * cached (counted in k8s status) until their consumers land. */
 	struct k8s_reflector *nodes, *pods, *namespaces;
 	struct k8s_reflector *services, *endpointslices, *netpols;
 
@@ -154,7 +155,7 @@ static void remote_drop(struct k8s_sync *s, uint32_t ip_be, const char *owner)
 }
 
 static void remote_set(struct k8s_sync *s, uint32_t ip_be, uint32_t node_ip_be,
-		       const char *owner)
+		       uint32_t identity, const char *owner)
 {
 	char name[INET_ADDRSTRLEN], nip[INET_ADDRSTRLEN];
 	struct k8s_meta *old = NULL;
@@ -163,9 +164,9 @@ static void remote_set(struct k8s_sync *s, uint32_t ip_be, uint32_t node_ip_be,
 
 	ip4_str(ip_be, name);
 	r = (struct remote *)k8s_cache_get(s->remotes, NULL, name);
-	if (r && r->node_ip_be == node_ip_be && !strcmp(r->owner, owner))
+	if (r && r->node_ip_be == node_ip_be && r->identity == identity && !strcmp(r->owner, owner))
 		return;
-	err = remote_pod_upsert(s->a, ip_be, node_ip_be, AGENT_IDENTITY_POD);
+	err = remote_pod_upsert(s->a, ip_be, node_ip_be, identity);
 	if (err < 0) {
 		s->remote_errors++;
 		log_warn("cannot write remote pod to the ipcache", "pod=%s ip=%s node_ip=%s err=%s",
@@ -180,9 +181,12 @@ static void remote_set(struct k8s_sync *s, uint32_t ip_be, uint32_t node_ip_be,
 			r->owner = o;
 		}
 		r->node_ip_be = node_ip_be;
+		r->identity = identity;
 		return;
 	}
 	r = calloc(1, sizeof(*r));
+	if (r)
+		r->identity = identity;
 	if (!r || !(r->meta.name = strdup(name)) || !(r->owner = strdup(owner)) ||
 	    k8s_cache_put(s->remotes, &r->meta, 0, &old) < 0) {
 		/* The entry is written; only our record of it is missing, so
@@ -212,7 +216,9 @@ static void pod_sync(struct k8s_sync *s, const struct k8s_pod *old, const struct
 	if (cur_ip && cur_ip != old_ip && (!want || cur_ip != ip))
 		remote_drop(s, cur_ip, owner);
 	if (want)
-		remote_set(s, ip, node_ip, owner);
+		remote_set(s, ip, node_ip,
+			   netpol_pod_identity(s->a->netpol, any->meta.ns ? any->meta.ns : "",
+					       any->meta.name), owner);
 }
 
 static void pod_sync_each(void *data, struct k8s_meta *m)
@@ -453,24 +459,49 @@ static void node_synced(void *data, size_t n)
 
 /* --- pods and namespaces ----------------------------------------------------- */
 
+/* The identity of @p, before its ipcache entry is written with it. */
+static void pod_identity(struct k8s_sync *s, const struct k8s_pod *p)
+{
+	const struct k8s_namespace *ns;
+
+	ns = (const struct k8s_namespace *)k8s_reflector_get(s->namespaces, NULL,
+							      p->meta.ns ? p->meta.ns : "");
+	netpol_pod_set(s->a->netpol, p, ns ? &ns->labels : NULL);
+}
+
 static void pod_add(void *data, const struct k8s_meta *m)
 {
+	pod_identity(data, (const struct k8s_pod *)m);
 	pod_sync(data, NULL, (const struct k8s_pod *)m);
 }
 
 static void pod_update(void *data, const struct k8s_meta *old, const struct k8s_meta *m)
 {
+	pod_identity(data, (const struct k8s_pod *)m);
 	pod_sync(data, (const struct k8s_pod *)old, (const struct k8s_pod *)m);
 }
 
 static void pod_del(void *data, const struct k8s_meta *m)
 {
-	pod_sync(data, (const struct k8s_pod *)m, NULL);
+	struct k8s_sync *s = data;
+
+	pod_sync(s, (const struct k8s_pod *)m, NULL);
+	netpol_pod_del(s->a->netpol, m->ns ? m->ns : "", m->name);
+}
+
+/* NetworkPolicy may write once pods, namespaces and policies are all known. */
+static void policy_inputs_synced(struct k8s_sync *s)
+{
+	if (s->pods && s->namespaces && s->netpols && k8s_reflector_synced(s->pods) &&
+	    k8s_reflector_synced(s->namespaces) && k8s_reflector_synced(s->netpols))
+		netpol_synced(s->a->netpol);
 }
 
 static void pod_synced(void *data, size_t n)
 {
 	struct k8s_sync *s = data;
+
+	policy_inputs_synced(s);
 
 	/* After a relist too: retries entries whose write failed. */
 	if (s->a->ready)
@@ -478,9 +509,99 @@ static void pod_synced(void *data, size_t n)
 	remote_gc(s);
 }
 
-/* Namespaces: only cached (labels, for namespaceSelector later).  Services,
- * EndpointSlices and NetworkPolicies: only cached for now too. */
-static const struct k8s_handlers ns_handlers = { 0 };
+/* Namespaces: their labels are part of their pods' identities. */
+struct ns_pods {
+	struct k8s_sync *s;
+	const char *ns;
+};
+
+static void ns_pod_resync(void *data, struct k8s_meta *m)
+{
+	struct ns_pods *np = data;
+	const struct k8s_pod *p = (const struct k8s_pod *)m;
+
+	if (p->meta.ns && !strcmp(p->meta.ns, np->ns)) {
+		pod_identity(np->s, p);
+		pod_sync(np->s, p, p);
+	}
+}
+
+static bool labels_equal(const struct k8s_labels *a, const struct k8s_labels *b)
+{
+	const char *pa = a->kv, *pb = b->kv;
+
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < 2 * a->n; i++) {
+		if (strcmp(pa, pb))
+			return false;
+		pa += strlen(pa) + 1;
+		pb += strlen(pb) + 1;
+	}
+	return true;
+}
+
+static void ns_changed(struct k8s_sync *s, const struct k8s_namespace *old,
+		       const struct k8s_namespace *ns)
+{
+	struct ns_pods np = { .s = s, .ns = ns->meta.name };
+
+	if (old && labels_equal(&old->labels, &ns->labels))
+		return;
+	if (s->pods)
+		k8s_reflector_foreach(s->pods, ns_pod_resync, &np);
+}
+
+static void ns_add(void *data, const struct k8s_meta *m)
+{
+	ns_changed(data, NULL, (const struct k8s_namespace *)m);
+}
+
+static void ns_update(void *data, const struct k8s_meta *old, const struct k8s_meta *m)
+{
+	ns_changed(data, (const struct k8s_namespace *)old, (const struct k8s_namespace *)m);
+}
+
+static void ns_synced(void *data, size_t n)
+{
+	policy_inputs_synced(data);
+}
+
+static const struct k8s_handlers ns_handlers = {
+	.on_add = ns_add, .on_update = ns_update, .on_synced = ns_synced,
+};
+
+/* NetworkPolicies: into the compiler. */
+static void netpol_add(void *data, const struct k8s_meta *m)
+{
+	struct k8s_sync *s = data;
+
+	netpol_policy_set(s->a->netpol, (const struct k8s_netpol *)m);
+}
+
+static void netpol_update(void *data, const struct k8s_meta *old, const struct k8s_meta *m)
+{
+	netpol_add(data, m);
+}
+
+static void netpol_del(void *data, const struct k8s_meta *m)
+{
+	struct k8s_sync *s = data;
+
+	netpol_policy_del(s->a->netpol, m->ns, m->name);
+}
+
+static void netpol_list_synced(void *data, size_t n)
+{
+	policy_inputs_synced(data);
+}
+
+static const struct k8s_handlers netpol_handlers = {
+	.on_add = netpol_add, .on_update = netpol_update, .on_delete = netpol_del,
+	.on_synced = netpol_list_synced,
+};
+
+/* Services and EndpointSlices: only cached for now. */
 static const struct k8s_handlers cache_only_handlers = { 0 };
 
 static const struct k8s_handlers node_handlers = {
@@ -594,7 +715,7 @@ static int connect_api(struct k8s_sync *s)
 		err = reflector(s, &k8s_kind_endpointslice, &cache_only_handlers,
 				&s->endpointslices);
 	if (!err)
-		err = reflector(s, &k8s_kind_netpol, &cache_only_handlers, &s->netpols);
+		err = reflector(s, &k8s_kind_netpol, &netpol_handlers, &s->netpols);
 	if (err < 0)
 		return err;	/* out of memory: fatal, the caller stops */
 	log_info("k8s watching", "server=%s node=%s resources=nodes,pods,namespaces,"

@@ -23,6 +23,8 @@ struct loop {
 	int code;
 	int n;
 	struct loop_source src[LOOP_SOURCES_MAX];
+	void (*after_batch)(void *data);
+	void *after_batch_data;
 };
 
 int loop_new(struct loop **ret)
@@ -68,6 +70,12 @@ int loop_add(struct loop *loop, int fd, uint32_t events, loop_fn fn, void *data)
 	return 0;
 }
 
+void loop_set_after_batch(struct loop *loop, void (*fn)(void *data), void *data)
+{
+	loop->after_batch = fn;
+	loop->after_batch_data = data;
+}
+
 void loop_quit(struct loop *loop, int code)
 {
 	loop->quit = true;
@@ -92,6 +100,8 @@ int loop_run(struct loop *loop)
 			if (err < 0)
 				return err;
 		}
+		if (loop->after_batch && !loop->quit)
+			loop->after_batch(loop->after_batch_data);
 	}
 	return loop->code;
 }

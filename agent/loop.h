@@ -19,6 +19,10 @@ void loop_free(struct loop *loop);
 /* Watch @fd for @events (EPOLLIN ...).  The loop does not own @fd. */
 int loop_add(struct loop *loop, int fd, uint32_t events, loop_fn fn, void *data);
 
+/* Call @fn after each batch of ready fds has been handled: work that many
+ * events make dirty (policy recompilation) is done once per batch. */
+void loop_set_after_batch(struct loop *loop, void (*fn)(void *data), void *data);
+
 /* Run until loop_quit() or a handler fails: returns the quit code or the
  * handler's error. */
 int loop_run(struct loop *loop);
