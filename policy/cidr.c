@@ -3,8 +3,13 @@
  * CIDR identities.  Every IPv4 prefix that an ipBlock names (cidr or except)
  * is interned to a number from PN_ID_CIDR_MIN, refcounted by the policies
  * naming it.  An address's CIDR identity is its longest such prefix, else
- * PN_ID_WORLD.  0.0.0.0/0 gets no number of its own: its region (whatever no
- * longer prefix holds) is PN_ID_WORLD.
+ * PN_ID_WORLD.
+ *
+ * 0.0.0.0/0 is a prefix like the others, with a number of its own, and
+ * PN_ID_WORLD never appears in an entry.  Letting PN_ID_WORLD stand for
+ * "the region of 0.0.0.0/0" would be wrong: the datapath also uses
+ * PN_ID_WORLD as the *pod* identity of every address that is not a pod, so
+ * an entry for it would let every such address through, excepts included.
  *
  * Because every cidr and except is itself in the set, "the prefix P of
  * identity C lies inside the cidr and inside no except" decides exactly
@@ -49,7 +54,7 @@ int pol_cidr_get(struct pol_db *db, uint32_t addr_be, uint8_t len, struct pol_ci
 	uint32_t tries;
 	int err;
 
-	if (!len || len > 32 || (addr_be & ~pol_mask_be(len)))
+	if (len > 32 || (addr_be & ~pol_mask_be(len)))
 		return -EINVAL;
 	c = cidr_find(db, addr_be, len);
 	if (c) {
@@ -100,7 +105,7 @@ void pol_cidr_put(struct pol_db *db, struct pol_cidrent *c)
 
 uint32_t pol_cidr_identity(const struct pol_db *db, uint32_t addr_be)
 {
-	for (int len = 32; len > 0; len--) {
+	for (int len = 32; len >= 0; len--) {
 		const struct pol_cidrent *c;
 
 		if (!db->n_cidrs_by_len[len])
@@ -184,10 +189,6 @@ int pol_ipblock_ids(struct pol_db *db, struct pol_ipblock *b, const uint32_t **r
 					ids[n++] = c->id;
 			}
 		}
-		/* Addresses no prefix holds: inside 0.0.0.0/0 only, and an
-		 * except is never /0 (it must be narrower than its cidr). */
-		if (!b->cidr.len)
-			ids[n++] = PN_ID_WORLD;
 	}
 	if (n)
 		qsort(ids, n, sizeof(*ids), u32_cmp);

@@ -9,39 +9,114 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct evec {
-	struct pol_entry *e;
+/*
+ * While compiling, an entry is one 64-bit number whose order is
+ * pol_entry_cmp()'s (the endpoint is the same for all):
+ *   bit 61 direction | 60..29 peer | 28..21 protocol | 20..5 port | 4..0 plen - 72
+ * so sorting hundreds of thousands of them is a radix sort, not qsort().
+ */
+struct rec {
+	uint64_t key;
+	uint32_t ref;
+	uint32_t pad;
+};
+
+struct rvec {
+	struct rec *r;
 	uint32_t n, cap;
 };
 
 struct cctx {
 	struct pol_db *db;
 	const struct pol_subject *s;
-	uint32_t ep;
-	struct evec v;
+	struct rvec v;
 };
 
 static int push(struct cctx *c, uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port,
 		uint32_t plen, uint32_t ref)
 {
-	struct pol_entry *e;
+	uint64_t k = (uint64_t)dir << 61 | (uint64_t)peer << 29 |
+		     (uint64_t)(plen - PN_POLICY_PLEN_ANY_PROTO);
 
-	if (c->v.n == c->v.cap &&
-	    pol_grow((void **)&c->v.e, &c->v.cap, c->v.n + 1, sizeof(*c->v.e)) < 0)
-		return -ENOMEM;
-	e = &c->v.e[c->v.n++];
 	/* Bits past the prefix are zero: the kernel ignores them, but the
 	 * agent diffs entries byte for byte. */
-	memset(e, 0, sizeof(*e));
-	e->key.prefixlen = plen;
-	e->key.endpoint_id = c->ep;
-	e->key.peer_identity = peer;
-	e->key.direction = dir;
 	if (plen >= PN_POLICY_PLEN_PROTO)
-		e->key.protocol = proto;
+		k |= (uint64_t)proto << 21;
 	if (plen > PN_POLICY_PLEN_PROTO)
-		e->key.dport = htons(port & (uint16_t)(0xffffU << (PN_POLICY_PLEN_FULL - plen)));
+		k |= (uint64_t)(port & (uint16_t)(0xffffU << (PN_POLICY_PLEN_FULL - plen))) << 5;
+	if (c->v.n == c->v.cap &&
+	    pol_grow((void **)&c->v.r, &c->v.cap, c->v.n + 1, sizeof(*c->v.r)) < 0)
+		return -ENOMEM;
+	c->v.r[c->v.n++] = (struct rec){ .key = k, .ref = ref };
+	return 0;
+}
+
+static void rec_to_entry(uint64_t k, uint32_t ep, uint32_t ref, struct pol_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = (k & 31) + PN_POLICY_PLEN_ANY_PROTO;
+	e->key.endpoint_id = ep;
+	e->key.peer_identity = (uint32_t)(k >> 29);
+	e->key.direction = (k >> 61) & 1;
+	e->key.protocol = (k >> 21) & 0xff;
+	e->key.dport = htons((k >> 5) & 0xffff);
 	e->rule_ref = ref;
+}
+
+static int rec_cmp(const void *pa, const void *pb)
+{
+	const struct rec *a = pa, *b = pb;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
+#define RADIX_BITS	11
+#define RADIX_PASSES	6	/* 66 bits >= 62 */
+
+/* Sorts @r by key: LSD radix, stable, passes over equal digits skipped. */
+static int rec_sort(struct rec *r, uint32_t n)
+{
+	static const uint32_t buckets = 1U << RADIX_BITS;
+	struct rec *tmp, *src = r, *dst;
+	uint32_t *count;
+
+	if (n < 512) {
+		if (n)
+			qsort(r, n, sizeof(*r), rec_cmp);
+		return 0;
+	}
+	tmp = malloc((size_t)n * sizeof(*tmp));
+	count = malloc(buckets * sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	dst = tmp;
+	for (unsigned p = 0; p < RADIX_PASSES; p++) {
+		unsigned shift = p * RADIX_BITS;
+		uint32_t sum = 0;
+
+		memset(count, 0, buckets * sizeof(*count));
+		for (uint32_t i = 0; i < n; i++)
+			count[(src[i].key >> shift) & (buckets - 1)]++;
+		if (count[(src[0].key >> shift) & (buckets - 1)] == n)
+			continue;	/* one digit everywhere: already in order */
+		for (uint32_t b = 0; b < buckets; b++) {
+			uint32_t c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < n; i++)
+			dst[count[(src[i].key >> shift) & (buckets - 1)]++] = src[i];
+		dst = src;
+		src = src == r ? tmp : r;
+	}
+	if (src != r)
+		memcpy(r, src, (size_t)n * sizeof(*r));
+	free(tmp);
+	free(count);
 	return 0;
 }
 
@@ -190,16 +265,6 @@ int pol_entry_cmp(const struct pol_entry *a, const struct pol_entry *b)
 	return 0;
 }
 
-static int entry_sort_cmp(const void *pa, const void *pb)
-{
-	const struct pol_entry *a = pa, *b = pb;
-	int r = pol_entry_cmp(a, b);
-
-	if (r)
-		return r;
-	return a->rule_ref < b->rule_ref ? -1 : a->rule_ref > b->rule_ref;
-}
-
 /* The policies selecting @s, for pol_trace(). */
 struct selected {
 	const struct pol_policy **p;
@@ -209,9 +274,10 @@ struct selected {
 static int compile(struct pol_db *db, const struct pol_subject *s, uint32_t ep,
 		   struct pol_compiled *ret, struct selected *sel)
 {
-	struct cctx c = { .db = db, .s = s, .ep = ep };
+	struct cctx c = { .db = db, .s = s };
 	struct pol_compiled out = { 0 };
 	const struct pol_nsb *nsb;
+	uint32_t n = 0;
 	int err = 0;
 
 	if (!s || !s->ns || (s->labels.n && !s->labels.kv) || (s->n_ports && !s->ports))
@@ -232,24 +298,34 @@ static int compile(struct pol_db *db, const struct pol_subject *s, uint32_t ep,
 			for (uint32_t i = 0; i < p->n_rules[d] && !err; i++)
 				err = emit_rule(&c, &p->rules[d][i], d, pol_rule_ref(p->no, d, i));
 	}
-	if (err < 0) {
-		free(c.v.e);
-		return err;
-	}
+	if (err >= 0)
+		err = rec_sort(c.v.r, c.v.n);
+	if (err < 0)
+		goto out;
 	/* Same key from several rules (or peers): one entry, the lowest
 	 * rule_ref, so the result depends only on the inputs. */
-	if (c.v.n)
-		qsort(c.v.e, c.v.n, sizeof(*c.v.e), entry_sort_cmp);
-	for (uint32_t i = 0; i < c.v.n; i++)
-		if (!out.n_entries || pol_entry_cmp(&c.v.e[out.n_entries - 1], &c.v.e[i]))
-			c.v.e[out.n_entries++] = c.v.e[i];
-	out.entries = c.v.e;
-	if (!out.n_entries) {
-		free(c.v.e);
-		out.entries = NULL;
+	for (uint32_t i = 0; i < c.v.n; i++) {
+		if (n && c.v.r[n - 1].key == c.v.r[i].key) {
+			if (c.v.r[i].ref < c.v.r[n - 1].ref)
+				c.v.r[n - 1].ref = c.v.r[i].ref;
+			continue;
+		}
+		c.v.r[n++] = c.v.r[i];
 	}
+	if (n) {
+		out.entries = calloc(n, sizeof(*out.entries));
+		if (!out.entries) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		rec_to_entry(c.v.r[i].key, ep, c.v.r[i].ref, &out.entries[i]);
+	out.n_entries = n;
 	*ret = out;
-	return 0;
+out:
+	free(c.v.r);
+	return err;
 }
 
 int pol_compile(struct pol_db *db, const struct pol_subject *s, uint32_t endpoint_id,
@@ -353,7 +429,7 @@ static json_t *policy_names(const struct selected *sel, unsigned dir)
 struct trace_side {
 	const struct pol_subject *subject;	/* the end whose policy decides */
 	unsigned dir;
-	uint32_t peers[3];			/* pod, CIDR identity, PN_ID_ANY */
+	uint32_t peers[3];			/* pod, PN_ID_ANY, CIDR identity */
 	bool peer_is_host;
 	uint8_t proto;
 	uint16_t port;
@@ -432,7 +508,7 @@ int pol_trace(struct pol_db *db, const struct pol_trace_end *from, const struct 
 	bool eg_ok, in_ok;
 	int err;
 
-	if (!jeg || !jin || !json_is_object(out)) {
+	if (!jeg || !jin || !from || !to || !json_is_object(out)) {
 		err = jeg && jin ? -EINVAL : -ENOMEM;
 		goto err_json;
 	}
@@ -442,13 +518,15 @@ int pol_trace(struct pol_db *db, const struct pol_trace_end *from, const struct 
 	err = end_identity(db, to, &to_id);
 	if (err < 0)
 		goto err_from;
-	/* The three keys the datapath asks for the peer of each side. */
+	/* The three keys the datapath asks for the peer of each side, in its
+	 * order (datapath/lib/policy.h), so allowed_by names the entry that
+	 * the datapath would hit. */
 	eg.peers[0] = to_id;
-	eg.peers[1] = pol_cidr_identity(db, to->addr_be);
-	eg.peers[2] = PN_ID_ANY;
+	eg.peers[1] = PN_ID_ANY;
+	eg.peers[2] = pol_cidr_identity(db, to->addr_be);
 	in.peers[0] = from_id;
-	in.peers[1] = pol_cidr_identity(db, from->addr_be);
-	in.peers[2] = PN_ID_ANY;
+	in.peers[1] = PN_ID_ANY;
+	in.peers[2] = pol_cidr_identity(db, from->addr_be);
 	in.peer_is_host = from_id == PN_ID_HOST;
 
 	err = trace_side(db, &eg, &eg_ok, jeg);

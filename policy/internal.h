@@ -175,7 +175,7 @@ struct pol_cidrent {
 	uint8_t len;
 };
 
-/* /1../32 only: 0.0.0.0/0 has no identity (its region is PN_ID_WORLD). */
+/* 0.0.0.0/0 included: see cidr.c for why it is not PN_ID_WORLD. */
 int pol_cidr_get(struct pol_db *db, uint32_t addr_be, uint8_t len, struct pol_cidrent **ret);
 void pol_cidr_put(struct pol_db *db, struct pol_cidrent *c);
 
@@ -194,7 +194,7 @@ static inline bool pol_prefix_within(uint32_t a_be, uint8_t alen, uint32_t b_be,
 struct pol_prefix {
 	uint32_t addr_be;
 	uint8_t len;
-	struct pol_cidrent *ent;	/* NULL for /0 */
+	struct pol_cidrent *ent;
 };
 
 struct pol_ipblock {
@@ -202,8 +202,8 @@ struct pol_ipblock {
 	struct pol_prefix *except;
 	uint32_t n_except;
 	bool ipv6;			/* accepted, matches nothing (IPv4-only datapath) */
-	/* The CIDR identities (and PN_ID_WORLD) this block allows, ascending,
-	 * valid while cache_gen == db->cidr_gen. */
+	/* The CIDR identities this block allows, ascending, valid while
+	 * cache_gen == db->cidr_gen. */
 	uint32_t *ids;
 	uint32_t n_ids;
 	uint64_t cache_gen;

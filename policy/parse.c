@@ -79,7 +79,7 @@ static int prefix_take(struct pctx *c, const struct addr *a, struct pol_prefix *
 	memcpy(&ret->addr_be, a->a, 4);
 	ret->len = a->len;
 	ret->ent = NULL;
-	return a->len ? pol_cidr_get(c->db, ret->addr_be, a->len, &ret->ent) : 0;
+	return pol_cidr_get(c->db, ret->addr_be, a->len, &ret->ent);
 }
 
 static void ipblock_free(struct pol_db *db, struct pol_ipblock *b)

@@ -126,6 +126,8 @@ struct pol_compiled {
 int pol_compile(struct pol_db *db, const struct pol_subject *s, uint32_t endpoint_id,
 		struct pol_compiled *ret);
 void pol_compiled_clear(struct pol_compiled *c);
+/* Orders keys by endpoint_id, direction, peer_identity, protocol, dport (as a
+ * number) and prefixlen; 0 means the same map key (rule_ref not compared). */
 int pol_entry_cmp(const struct pol_entry *a, const struct pol_entry *b);
 
 /* "ns/name ingress rule 0" into @buf; false if @ref names no live rule. */
@@ -143,6 +145,12 @@ struct pol_trace_end {
  * @out (a JSON object) with the verdict and why: for each side, the
  * policies that select it, whether it is isolated, and the rule that allowed
  * the connection or "no rule allows it".  Same code path as pol_compile.
+ * Ingress from a @from with .host set is allowed, as in the datapath.
+ * Shape (stable; the agent and porinctl print it):
+ *   {"verdict":"allowed"|"denied",
+ *    "egress":{"isolated":bool,"policies":["ns/name",...],
+ *              "allowed_by":"ns/name egress rule 0"|null,"reason":"..."},
+ *    "ingress":{...}}
  */
 int pol_trace(struct pol_db *db, const struct pol_trace_end *from, const struct pol_trace_end *to,
 	      uint8_t proto, uint16_t port, json_t *out);

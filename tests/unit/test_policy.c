@@ -605,6 +605,9 @@ static void test_ipblock_nested_excepts(void **state)
 	assert_int_equal(pol_cidr_identity(db, tip("10.1.1.100")), PN_ID_CIDR_MIN + 2);
 }
 
+/* 0.0.0.0/0 is a CIDR identity like any other, not PN_ID_WORLD: the
+ * datapath's pod identity of every non-pod address is PN_ID_WORLD, so an
+ * entry for it would ignore the excepts. */
 static void test_ipblock_zero(void **state)
 {
 	struct pol_db *db = *state;
@@ -615,23 +618,29 @@ static void test_ipblock_zero(void **state)
 			    "'except':['10.0.0.0/8','192.168.0.0/16']}}]}]}");
 	tset(db, "ns", "q", "{'podSelector':{'matchLabels':{'q':'1'}},'egress':[{'to':["
 			    "{'ipBlock':{'cidr':'10.1.0.0/16'}},{'ipBlock':{'cidr':'8.8.8.8/32'}}]}]}");
-	/* /0 has no identity of its own: its region is PN_ID_WORLD */
 	assert_int_equal(pol_cidr_foreach(db, collect_cidr, got), 0);
-	assert_string_equal(got, "8.8.8.8/32=3 10.0.0.0/8=0 10.1.0.0/16=2 192.168.0.0/16=1 ");
-	assert_int_equal(pol_cidr_identity(db, tip("1.1.1.1")), PN_ID_WORLD);
+	assert_string_equal(got, "0.0.0.0/0=0 8.8.8.8/32=4 10.0.0.0/8=1 10.1.0.0/16=3 "
+				 "192.168.0.0/16=2 ");
+	assert_int_equal(pol_cidr_identity(db, tip("1.1.1.1")), PN_ID_CIDR_MIN + 0);
+	assert_int_equal(pol_cidr_identity(db, tip("255.255.255.255")), PN_ID_CIDR_MIN + 0);
+	assert_int_equal(pol_cidr_identity(db, tip("10.1.0.0")), PN_ID_CIDR_MIN + 3);
 	const struct texp want[] = {
-		{ PN_ID_WORLD, EG, 0, 0, ANYP, "ns/p egress rule 0" },
-		{ PN_ID_CIDR_MIN + 3, EG, 0, 0, ANYP, "ns/p egress rule 0" },
+		{ PN_ID_CIDR_MIN + 0, EG, 0, 0, ANYP, "ns/p egress rule 0" },
+		{ PN_ID_CIDR_MIN + 4, EG, 0, 0, ANYP, "ns/p egress rule 0" },
 	};
 	tcompile(db, tsubj(&t, "ns", "", "", ""), true, true, want, 2);
-	/* without excepts: world and every CIDR identity */
+	/* without excepts: every CIDR identity */
 	tset(db, "ns", "p", "{'podSelector':{},'egress':[{'to':[{'ipBlock':{'cidr':'0.0.0.0/0'}}]}]}");
 	const struct texp all[] = {
-		{ PN_ID_WORLD, EG, 0, 0, ANYP, "ns/p egress rule 0" },
-		{ PN_ID_CIDR_MIN + 2, EG, 0, 0, ANYP, "ns/p egress rule 0" },
+		{ PN_ID_CIDR_MIN + 0, EG, 0, 0, ANYP, "ns/p egress rule 0" },
 		{ PN_ID_CIDR_MIN + 3, EG, 0, 0, ANYP, "ns/p egress rule 0" },
+		{ PN_ID_CIDR_MIN + 4, EG, 0, 0, ANYP, "ns/p egress rule 0" },
 	};
 	tcompile(db, &t.s, true, true, all, 3);
+	/* and never PN_ID_WORLD, even when nothing else is in the set */
+	assert_int_equal(pol_policy_del(db, "ns", "q"), 0);
+	const struct texp zero[] = { { PN_ID_CIDR_MIN + 0, EG, 0, 0, ANYP, "ns/p egress rule 0" } };
+	tcompile(db, &t.s, true, true, zero, 1);
 }
 
 static void test_ipblock_ipv6_matches_nothing(void **state)
