@@ -185,7 +185,8 @@ static int emit_rule(struct cctx *c, struct pol_rule *r, uint8_t dir, uint32_t r
 	if (!r->n_ports) {
 		for (uint32_t s = 0; s < n_segs; s++)
 			for (uint32_t i = 0; i < segs[s].n && !err; i++)
-				err = push(c, segs[s].ids[i], dir, 0, 0, PN_POLICY_PLEN_ANY_PROTO, ref);
+				err = push(c, segs[s].ids[i], dir, 0, 0,
+					   PN_POLICY_PLEN_ANY_PROTO, ref);
 		goto out;
 	}
 	for (uint32_t k = 0; k < r->n_ports && !err; k++) {
@@ -212,7 +213,8 @@ static int emit_rule(struct cctx *c, struct pol_rule *r, uint8_t dir, uint32_t r
 			for (uint32_t q = 0; q < c->s->n_ports; q++) {
 				const struct pol_named_port *np = &c->s->ports[q];
 
-				if (!np->name || strcmp(np->name, pp->name) || np->proto != pp->proto)
+				if (!np->name || strcmp(np->name, pp->name) ||
+				    np->proto != pp->proto)
 					continue;
 				for (uint32_t s = 0; s < n_segs; s++)
 					for (uint32_t i = 0; i < segs[s].n && !err; i++)

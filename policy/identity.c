@@ -195,8 +195,8 @@ int pol_selc_get(struct pol_db *db, uint8_t kind, struct pol_nsb *nsb, struct po
 	h = selc_hash(kind, nsb, pod, ns);
 	for (struct pol_hnode *n = pol_htab_chain(&db->selcs, h); n; n = n->next) {
 		c = pol_container_of(n, struct pol_selc, node);
-		if (n->hash == h && c->kind == kind && c->nsb == nsb && pol_sel_equal(&c->pod, pod) &&
-		    pol_sel_equal(&c->ns, ns)) {
+		if (n->hash == h && c->kind == kind && c->nsb == nsb &&
+		    pol_sel_equal(&c->pod, pod) && pol_sel_equal(&c->ns, ns)) {
 			c->refs++;
 			pol_sel_clear(pod);
 			pol_sel_clear(ns);
@@ -619,7 +619,8 @@ void pol_db_free(struct pol_db *db)
 	}
 	for (uint32_t b = 0; db->idents.b && b <= db->idents.mask; b++)
 		while (db->idents.b[b])
-			ident_destroy(db, pol_container_of(db->idents.b[b], struct pol_ident, by_id));
+			ident_destroy(db, pol_container_of(db->idents.b[b], struct pol_ident,
+							   by_id));
 	pol_htab_free(&db->nsbs);
 	pol_htab_free(&db->idents);
 	pol_htab_free(&db->subjects);

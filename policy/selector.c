@@ -222,8 +222,8 @@ int pol_sel_parse(const json_t *j, const char *path, struct pol_sel *ret, char *
 		}
 		q->vals[0] = clean_str(v);
 		if (!*k || !q->vals[0]) {
-			pol_errf(err, errlen, "%s.matchLabels: \"%s\" is not a label and string value",
-				 path, k);
+			pol_errf(err, errlen,
+				 "%s.matchLabels: \"%s\" is not a label and string value", path, k);
 			goto out;
 		}
 	}
