@@ -36,6 +36,10 @@ struct np_endpoint {
 	struct pol_entry *entries;	/* as written to pn_policy, sorted */
 	size_t n_entries;
 	bool dirty;
+	/* during a flush (ep_make .. ep_break): what it is becoming */
+	bool pending;
+	uint32_t next_identity, next_flags;
+	struct pol_compiled next;
 };
 
 struct np_cidr {
@@ -56,6 +60,7 @@ struct netpol {
 	bool synced;			/* pods, namespaces, policies listed */
 	bool adopted;			/* what a previous run left in the maps is known */
 	bool dirty_all, cidrs_dirty;
+	bool peers_changed;		/* identities came or went: isolated endpoints */
 	/* counters, for porinctl */
 	uint64_t flushes, compiles, entries_added, entries_removed, map_errors;
 	uint64_t policy_errors;
@@ -103,8 +108,10 @@ void netpol_free(struct netpol *np)
 {
 	if (!np)
 		return;
-	for (size_t i = 0; i < np->n_eps; i++)
+	for (size_t i = 0; i < np->n_eps; i++) {
 		free(np->eps[i].entries);
+		pol_compiled_clear(&np->eps[i].next);
+	}
 	free(np->eps);
 	free(np->cidrs);
 	if (np->pods)
@@ -143,7 +150,7 @@ static uint32_t pod_ip4(const struct k8s_pod *p)
 static void identity_put(struct netpol *np, uint32_t id)
 {
 	if (id && pol_identity_put(np->db, id))
-		np->dirty_all = true;
+		np->peers_changed = true;
 }
 
 uint32_t netpol_pod_set(struct netpol *np, const struct k8s_pod *p,
@@ -167,7 +174,7 @@ uint32_t netpol_pod_set(struct netpol *np, const struct k8s_pod *p,
 		}
 	}
 	if (created)
-		np->dirty_all = true;	/* a new peer for every selector that matches it */
+		np->peers_changed = true;	/* a new peer for the selectors that match it */
 	if (!pod) {
 		pod = calloc(1, sizeof(*pod));
 		if (!pod || !(pod->meta.ns = strdup(p->meta.ns ? p->meta.ns : "")) ||
@@ -400,9 +407,14 @@ static void ep_desired(struct netpol *np, const struct np_endpoint *ep, uint32_t
 	if (err < 0) {
 		/* Keep what the maps hold rather than open the pod up. */
 		map_error(np, "compile", err);
+		pol_compiled_clear(ret);
 		*ret_id = ep->identity;
 		*ret_flags = ep->flags;
-		memset(ret, 0, sizeof(*ret));
+		ret->entries = malloc((ep->n_entries ? ep->n_entries : 1) * sizeof(*ret->entries));
+		if (ret->entries) {
+			memcpy(ret->entries, ep->entries, ep->n_entries * sizeof(*ret->entries));
+			ret->n_entries = ep->n_entries;
+		}
 		return;
 	}
 	*ret_flags = (ret->isolated_ingress ? PN_EP_F_POLICY_INGRESS : 0) |
@@ -410,32 +422,49 @@ static void ep_desired(struct netpol *np, const struct np_endpoint *ep, uint32_t
 }
 
 /*
- * Bring one endpoint's maps to what it should be, make-before-break: new
- * entries, then identity and flags (so isolation starts with its allows in
- * place and ends before they go), then the entries no longer wanted.
- * @write_endpoint: rewrite pn_endpoints/pn_ipcache when identity or flags
- * change (false while the caller is about to write them itself).
+ * Bring one endpoint's maps to what it should be, make-before-break, in
+ * three steps so a flush can put the CIDR map changes between them:
+ *   make    compile; write the new entries (nothing uses them yet if they
+ *           name a CIDR identity not yet in pn_policy_cidrs)
+ *   switch  identity and flags (isolation starts with its allows in place
+ *           and ends before they go)
+ *   break   delete the entries no longer wanted
+ * Between make and break the new result waits in ep->next.
  */
-static void ep_sync(struct netpol *np, struct np_endpoint *ep, bool write_endpoint)
+static void ep_make(struct netpol *np, struct np_endpoint *ep)
 {
-	struct pol_compiled c;
-	uint32_t id, flags;
+	ep->dirty = false;
+	ep_desired(np, ep, &ep->next_identity, &ep->next_flags, &ep->next);
+	entries_missing(np, ep->entries, ep->n_entries, ep->next.entries, ep->next.n_entries,
+			entry_add);
+	ep->pending = true;
+}
+
+/* @write_endpoint: rewrite pn_endpoints/pn_ipcache when identity or flags
+ * change (false while the caller is about to write them itself). */
+static void ep_switch(struct netpol *np, struct np_endpoint *ep, bool write_endpoint)
+{
 	int err;
 
-	ep->dirty = false;
-	ep_desired(np, ep, &id, &flags, &c);
-	entries_missing(np, ep->entries, ep->n_entries, c.entries, c.n_entries, entry_add);
-	if (write_endpoint && (id != ep->identity || flags != ep->flags)) {
-		err = agent_endpoint_policy_write(np->a, ep->endpoint_id, id, flags);
+	if (write_endpoint && (ep->next_identity != ep->identity || ep->next_flags != ep->flags)) {
+		err = agent_endpoint_policy_write(np->a, ep->endpoint_id, ep->next_identity,
+						  ep->next_flags);
 		if (err < 0)
 			map_error(np, "endpoint", err);
 	}
-	ep->identity = id;
-	ep->flags = flags;
-	entries_missing(np, c.entries, c.n_entries, ep->entries, ep->n_entries, entry_remove);
+	ep->identity = ep->next_identity;
+	ep->flags = ep->next_flags;
+}
+
+static void ep_break(struct netpol *np, struct np_endpoint *ep)
+{
+	entries_missing(np, ep->next.entries, ep->next.n_entries, ep->entries, ep->n_entries,
+			entry_remove);
 	free(ep->entries);
-	ep->entries = c.entries;
-	ep->n_entries = c.n_entries;
+	ep->entries = ep->next.entries;
+	ep->n_entries = ep->next.n_entries;
+	memset(&ep->next, 0, sizeof(ep->next));
+	ep->pending = false;
 }
 
 /* This node's own addresses are PN_ID_HOST: always allowed in (kubelet). */
@@ -537,7 +566,7 @@ void netpol_flush(struct netpol *np)
 	if (!np || !compile_ready(np))
 		return;
 	cidrs = np->cidrs_dirty;
-	any = np->dirty_all || cidrs;
+	any = np->dirty_all || np->peers_changed || cidrs;
 	if (!np->adopted)
 		adopt(np);
 	host_ips_sync(np);
@@ -546,15 +575,33 @@ void netpol_flush(struct netpol *np)
 	if (!any)
 		return;
 	t0 = now_us();
+	/* A new ipBlock prefix carves a region with an identity of its own out
+	 * of the prefixes around it: everyone's peers changed. */
+	if (cidrs)
+		np->peers_changed = true;
+	/* Peers only matter to an endpoint that policy isolates: the others
+	 * hold no entries, and a new peer does not change who selects them. */
+	for (size_t i = 0; i < np->n_eps; i++) {
+		struct np_endpoint *ep = &np->eps[i];
+		bool isolated = ep->flags & (PN_EP_F_POLICY_INGRESS | PN_EP_F_POLICY_EGRESS);
+
+		if (np->dirty_all || ep->dirty || (np->peers_changed && isolated))
+			ep_make(np, ep);
+	}
+	/* Entries for a new CIDR identity exist before any address maps to
+	 * it, and a CIDR leaves the map before the entries naming it. */
 	if (cidrs)
 		cidrs_add(np, &w);
 	for (size_t i = 0; i < np->n_eps; i++)
-		if (np->dirty_all || np->eps[i].dirty)
-			ep_sync(np, &np->eps[i], true);
+		if (np->eps[i].pending)
+			ep_switch(np, &np->eps[i], true);
 	if (cidrs)
 		cidrs_remove(np, &w);
+	for (size_t i = 0; i < np->n_eps; i++)
+		if (np->eps[i].pending)
+			ep_break(np, &np->eps[i]);
 	free(w.want);
-	np->dirty_all = np->cidrs_dirty = false;
+	np->dirty_all = np->cidrs_dirty = np->peers_changed = false;
 	dt = now_us() - t0;
 	np->flushes++;
 	np->last_flush_us = dt;
@@ -609,7 +656,10 @@ void netpol_endpoint_state(struct netpol *np, const struct ep_record *rec,
 	if (compile_ready(np)) {
 		if (!np->adopted)
 			adopt(np);
-		ep_sync(np, ep, false);	/* entries now; the caller writes the endpoint */
+		/* Entries now; the caller writes the endpoint. */
+		ep_make(np, ep);
+		ep_switch(np, ep, false);
+		ep_break(np, ep);
 	} else if (!known && dp_endpoint_lookup(np->a->dp, rec->host_ifindex, &cur) == 0 &&
 		   cur.endpoint_id == rec->endpoint_id) {
 		/* A restart: until the Kubernetes objects are listed, the
@@ -635,6 +685,7 @@ void netpol_endpoint_gone(struct netpol *np, uint32_t endpoint_id)
 	for (size_t i = 0; np->a->dp && i < ep->n_entries; i++)
 		entry_remove(np, &ep->entries[i]);
 	free(ep->entries);
+	pol_compiled_clear(&ep->next);
 	*ep = np->eps[--np->n_eps];
 }
 
