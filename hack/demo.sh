@@ -7,8 +7,9 @@
 # the porin CNI plugin as a container runtime would (hack/cluster).  The demo
 # shows pod traffic on one node and across nodes over the VXLAN overlay,
 # what the agents learnt from the API, a spoofed packet dropped with its
-# reason, and a pod delete cleaning up everywhere; then removes it all.
-# (NetworkPolicy joins the demo when it lands.)
+# reason, NetworkPolicy at work (an ordinary policy applied with kubectl,
+# enforced by the destination's node, explained by porinctl policy trace),
+# and a pod delete cleaning up everywhere; then removes it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "make demo needs root (network namespaces, BPF)" >&2; exit 1; }
@@ -54,6 +55,34 @@ say "anti-spoofing: client sends from an address that is not its own"
 cluster exec shop/client -- ip addr add 10.244.0.250/32 dev eth0
 run cluster exec shop/client -- ping -c 2 -i 0.2 -W 1 -I 10.244.0.250 "$db" || true
 run ctl node1 drops
+
+say "NetworkPolicy: db accepts connections only from pods labelled app=web"
+cat >"$PORIN_CLUSTER_DIR/db-policy.yaml" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: sql}]
+EOF
+cat "$PORIN_CLUSTER_DIR/db-policy.yaml"
+run cluster kubectl apply -f "$PORIN_CLUSTER_DIR/db-policy.yaml"
+sleep 0.5
+printf '$ TCP web -> db:5432 (allowed) answers: '; cluster exec shop/web -- socat -T 2 - "TCP:$db:5432" </dev/null
+printf '$ TCP client -> db:5432 (denied): '
+cluster exec shop/client -- socat -T 1 - "TCP:$db:5432,connect-timeout=1" </dev/null 2>/dev/null ||
+	echo "no answer: dropped by db's node"
+printf '$ UDP client -> db:53 (no rule for it, denied): '
+echo q | cluster exec shop/client -- socat -T 1 - "UDP:$db:53" 2>/dev/null | grep . || echo "no answer"
+run ctl node2 drops
+run ctl node2 policy trace --from shop/client --to shop/db --port 5432/TCP
+run ctl node2 policy trace --from shop/web --to shop/db --port 5432/TCP
+say "the same question offline, from a snapshot of the API objects (no agent, no kernel)"
+cluster kubectl get pods,namespaces,networkpolicies -A -o json >"$PORIN_CLUSTER_DIR/snapshot.json"
+run "$BIN/porinctl" policy trace --offline "$PORIN_CLUSTER_DIR/snapshot.json" --all --port 5432/TCP
 
 say "deleting db (CNI DEL + API delete): its IP leaves every node's ipcache"
 run cluster pod del shop/db
