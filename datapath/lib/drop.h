@@ -17,11 +17,33 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pn_drops SEC(".maps");
 
-/* @reason is a positive PN_DROP_*, @dir a PN_DIR_*. */
+/*
+ * An entry point counts its drops in its own direction; inner code that knows
+ * better (the ingress check of a local destination, inside from_container)
+ * tags the reason with the direction: return drop_dir(-PN_DROP_*, PN_DIR_*).
+ * The tag lives above the reason's bits and never reaches the counters.
+ */
+#define DROP_F_DIR		(1U << 16)	/* a direction follows */
+#define DROP_DIR_SHIFT		17
+#define DROP_REASON_MASK	0xffffU
+
+static __always_inline int drop_dir(int ret, __u32 dir)
+{
+	return -(int)((__u32)-ret | DROP_F_DIR | dir << DROP_DIR_SHIFT);
+}
+
+/* @reason is a positive PN_DROP_* (perhaps tagged by drop_dir()), @dir a
+ * PN_DIR_*. */
 static __always_inline int pn_drop(struct __sk_buff *ctx, __u32 reason, __u32 dir)
 {
-	__u32 idx = pn_drop_index(reason, dir);
 	struct pn_drop_counter *c;
+	__u32 idx;
+
+	if (reason & DROP_F_DIR) {
+		dir = (reason >> DROP_DIR_SHIFT) & 1;
+		reason &= DROP_REASON_MASK;
+	}
+	idx = pn_drop_index(reason, dir);
 
 	/* Per-CPU slot: plain increments, no atomics.  The array bounds-checks
 	 * idx, so an out-of-range reason is dropped uncounted, never a crash. */
