@@ -14,18 +14,124 @@
  *
  * Inner functions return a TC_ACT_* verdict (>= 0) or -PN_DROP_* (< 0); the
  * entry points turn the latter into a counted drop at their single exit.
+ *
+ * NetworkPolicy: egress is enforced on the source's node, ingress on the
+ * destination's, both statefully.  Every IPv4 packet for or from a pod goes
+ * through lxc_conntrack(); a packet of a known flow (or a reply to one) costs
+ * one or two conntrack lookups, and only a NEW flow is judged by policy:
+ *   from_container  the source pod's egress and, when the destination is a
+ *                   pod on this node, the destination's ingress
+ *   to_container    the destination pod's ingress (traffic from the node
+ *                   itself, native routing from other nodes, the world)
+ *   from_overlay    the destination pod's ingress
+ *   to_overlay      nothing: the node's own egress is not policed
+ * Non-IPv4 never bypasses it: pods and the programs speak IPv4 and ARP only
+ * and everything else is dropped (unsupported-l3, overlay-not-ipv4).
  */
 #include <linux/if_packet.h>
 
 #include "lib/common.h"
 #include "lib/arp.h"
 #include "lib/config.h"
+#include "lib/conntrack.h"
 #include "lib/drop.h"
 #include "lib/endpoint.h"
 #include "lib/eth.h"
+#include "lib/flow.h"
+#include "lib/frag.h"
 #include "lib/ipcache.h"
 #include "lib/ipv4.h"
+#include "lib/policy.h"
 #include "lib/tunnel.h"
+
+/*
+ * The checks this node owes a NEW flow from @src to @dst (each a pod on this
+ * node, or NULL): @src's egress, then @dst's ingress.  A denial becomes
+ * @denied (policy-denied, or fragment-unknown-flow for a fragment judged
+ * without ports) and carries the direction of the check that failed, whatever
+ * program ran it.
+ */
+static __always_inline int lxc_policy(const struct flow *f, const struct pn_endpoint *src,
+				      const struct pn_endpoint *dst, int denied)
+{
+	__be16 dport = flow_policy_dport(f);
+	__u8 proto = f->tuple.protocol;
+	int ret;
+
+	if (src) {
+		ret = policy_check(src, PN_DIR_EGRESS, dst, f->tuple.daddr, proto, dport);
+		if (ret == -PN_DROP_POLICY_DENIED)
+			ret = denied;
+		if (ret < 0)
+			return drop_dir(ret, PN_DIR_EGRESS);
+	}
+	if (dst) {
+		ret = policy_check(dst, PN_DIR_INGRESS, src, f->tuple.saddr, proto, dport);
+		if (ret == -PN_DROP_POLICY_DENIED)
+			ret = denied;
+		if (ret < 0)
+			return drop_dir(ret, PN_DIR_INGRESS);
+	}
+	return 0;
+}
+
+/* A flow conntrack does not know.  ICMP errors of known flows pass as part
+ * of them; other ICMP errors are judged but never become flows (they start
+ * nothing a reply could belong to).  Anything else that policy allows becomes
+ * a conntrack entry. */
+static __always_inline int lxc_new_flow(struct __sk_buff *ctx, const struct iphdr *ip,
+					const struct flow *f, const struct pn_endpoint *src,
+					const struct pn_endpoint *dst, __u64 now)
+{
+	int ret;
+
+	if (f->tuple.protocol == IPPROTO_ICMP && l4_icmp_is_error(f->l4.icmp_type)) {
+		if (ct_icmp_related(ctx, ip, now))
+			return 0;
+		return lxc_policy(f, src, dst, -PN_DROP_POLICY_DENIED);
+	}
+	ret = lxc_policy(f, src, dst, -PN_DROP_POLICY_DENIED);
+	if (ret < 0)
+		return ret;
+	ct_create(&f->tuple, f->l4.tcp_flags, now);
+	return 0;
+}
+
+/*
+ * Conntrack and policy for the IPv4 packet @ip from @src to @dst (pods on
+ * this node, or NULL).  0: forward it.  Does not touch the packet, so the
+ * caller's packet pointers stay valid.
+ *
+ * A later fragment whose first fragment never passed here has no ports:
+ * conntrack cannot place it, so it is judged by policy with port 0, which
+ * only rules needing no port allow (flow_policy_dport()), and it never
+ * creates an entry.  A first fragment that passes, by conntrack or policy,
+ * leaves its ports for the rest of its datagram (lib/frag.h).
+ */
+static __always_inline int lxc_conntrack(struct __sk_buff *ctx, const struct iphdr *ip,
+					 const struct pn_endpoint *src,
+					 const struct pn_endpoint *dst)
+{
+	struct flow f;
+	__u64 now;
+	int ret;
+
+	ret = flow_parse(ctx, ip, &f);
+	if (ret < 0)
+		return ret;
+	if (f.no_ports)
+		return lxc_policy(&f, src, dst, -PN_DROP_FRAGMENT_UNKNOWN);
+
+	now = ct_now();
+	if (ct_lookup(&f.tuple, f.l4.tcp_flags, now) == CT_NEW) {
+		ret = lxc_new_flow(ctx, ip, &f, src, dst, now);
+		if (ret < 0)
+			return ret;
+	}
+	if (f.frag == FRAG_FIRST)
+		frag_record(ip, f.tuple.sport, f.tuple.dport);
+	return 0;
+}
 
 /*
  * Deliver an IPv4 packet to local pod @dst, as one routed hop: from dst's
@@ -83,6 +189,9 @@ static __always_inline int lxc_ipv4_egress(struct __sk_buff *ctx, const struct p
 		return -PN_DROP_SPOOFED_SOURCE;
 
 	dst = endpoint_lookup_ipv4(ip->daddr);
+	ret = lxc_conntrack(ctx, ip, ep, dst);
+	if (ret < 0)
+		return ret;
 	if (!dst)
 		return lxc_ipv4_remote(ctx, ip->daddr);
 	return local_deliver(ctx, eth, ip, dst);
@@ -124,23 +233,47 @@ out:
 	return ret;
 }
 
+/* An IPv4 packet the host stack sends to pod @ep: from the node itself, from
+ * another node (native routing), from the world (replies, un-masqueraded).
+ * Only @ep's ingress is ours to judge: a sender on another node had its egress
+ * judged there, and a pod of this node in from_container (which judged @ep's
+ * ingress too, so the flow is known here). */
+static __always_inline int lxc_ipv4_ingress(struct __sk_buff *ctx, const struct pn_endpoint *ep)
+{
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	int ret;
+
+	ret = ipv4_parse(ctx, &eth, &ip);
+	if (ret < 0)
+		return ret;
+	ret = lxc_conntrack(ctx, ip, NULL, ep);
+	if (ret < 0)
+		return ret;
+	return TC_ACT_OK;
+}
+
 SEC("tc")
 int to_container(struct __sk_buff *ctx)
 {
+	const struct pn_endpoint *ep;
 	__be16 proto;
 	int ret;
 
 	/* Not ours (yet, or any more): never break a link we do not know. */
-	if (!endpoint_lookup_ifindex(ctx->ifindex))
+	ep = endpoint_lookup_ifindex(ctx->ifindex);
+	if (!ep)
 		return TC_ACT_OK;
 
 	ret = eth_proto(ctx, &proto);
 	if (ret < 0)
 		goto out;
-	if (proto == bpf_htons(ETH_P_IP) || proto == bpf_htons(ETH_P_ARP))
-		ret = TC_ACT_OK;	/* ingress policy goes here */
+	if (proto == bpf_htons(ETH_P_IP))
+		ret = lxc_ipv4_ingress(ctx, ep);
+	else if (proto == bpf_htons(ETH_P_ARP))
+		ret = TC_ACT_OK;
 	else
-		ret = -PN_DROP_UNSUPPORTED_L3;
+		ret = -PN_DROP_UNSUPPORTED_L3;	/* nothing but IPv4 reaches a pod unjudged */
 out:
 	if (ret < 0)
 		return pn_drop(ctx, -ret, PN_DIR_INGRESS);
@@ -176,6 +309,10 @@ int from_overlay(struct __sk_buff *ctx)
 		goto out;
 	dst = endpoint_lookup_ipv4(ip->daddr);
 	if (dst && ip->ttl > 1) {
+		/* The sender's node judged its egress; dst's ingress is ours. */
+		ret = lxc_conntrack(ctx, ip, NULL, dst);
+		if (ret < 0)
+			goto out;
 		ret = local_deliver(ctx, eth, ip, dst);
 		goto out;
 	}
