@@ -104,6 +104,7 @@ _Static_assert(sizeof(struct pn_ipcache_key) == 8, "pn_ipcache_key size");
 #define PN_IPC_F_LOCAL		(1U << 0)	/* a pod on this node */
 #define PN_IPC_F_NODE_CIDR	(1U << 1)	/* another node's pod CIDR (node_upsert) */
 #define PN_IPC_F_REMOTE_POD	(1U << 2)	/* a pod on another node (remote_pod_upsert) */
+#define PN_IPC_F_HOST		(1U << 3)	/* this node's own address (identity PN_ID_HOST) */
 
 struct pn_ipcache_entry {
 	__u32 identity;
