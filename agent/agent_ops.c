@@ -512,10 +512,18 @@ static void reaper_job_done(struct agent *a, struct reaper_job *job)
 	}
 	rec = *found;	/* @found dies with the record */
 	err = job->err;
-	if (err < 0)
+	if (err < 0) {
 		fail(&e, err, "cannot delete the host veth: %s", strerror(-err));
-	else
+	} else {
+		/* Before the IP is free: a new pod must not inherit the old
+		 * one's conntrack entries (they would pass its policy). */
+		int ct = a->dp ? dp_ct_forget_addr(a->dp, rec.ip_be) : 0;
+
+		if (ct < 0)
+			log_warn("cannot flush the conntrack entries of a deleted pod",
+				 "ip=%s err=%s", ip_str(rec.ip_be, ip), log_errno_name(ct));
 		err = endpoint_finish_delete(a, &rec, &e);
+	}
 	if (err < 0) {
 		job->delay_ms = retry_delay_ms(job->attempt);
 		log_warn("endpoint teardown failed, will retry", "container_id=%s ifname=%s "

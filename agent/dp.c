@@ -349,6 +349,31 @@ int dp_policy_cidr_keys(struct dp *dp, struct pn_ipcache_key **ret_keys, size_t 
 			ret_n);
 }
 
+int dp_ct_forget_addr(struct dp *dp, uint32_t ip_be)
+{
+	const struct bpf_map *map = dp->skel->maps.pn_ct;
+	struct pn_ct_key *keys;
+	size_t n;
+	int err, gone = 0;
+
+	/* Collect first: deleting while walking a hash map restarts the walk. */
+	err = map_keys(map, sizeof(*keys), (void **)&keys, &n);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].saddr != ip_be && keys[i].daddr != ip_be)
+			continue;
+		err = bpf_map__delete_elem(map, &keys[i], sizeof(keys[i]), 0);
+		if (err == 0)
+			gone++;
+		else if (err != -ENOENT)
+			break;
+		err = 0;
+	}
+	free(keys);
+	return err < 0 ? err : gone;
+}
+
 int dp_drops_read(struct dp *dp, struct dp_drop_stat *out, size_t max)
 {
 	const struct bpf_map *map = dp->skel->maps.pn_drops;

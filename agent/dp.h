@@ -64,6 +64,11 @@ int dp_policy_cidr_upsert(struct dp *dp, uint32_t ip_be, uint32_t prefix_len, ui
 int dp_policy_cidr_delete(struct dp *dp, uint32_t ip_be, uint32_t prefix_len);
 int dp_policy_cidr_keys(struct dp *dp, struct pn_ipcache_key **ret_keys, size_t *ret_n);
 
+/* Delete every pn_ct entry with @ip_be at either end: a pod's address is
+ * about to be handed out again, and its successor must not inherit its
+ * connections.  Returns how many went. */
+int dp_ct_forget_addr(struct dp *dp, uint32_t ip_be);
+
 struct dp_drop_stat {
 	uint32_t reason;	/* PN_DROP_* value */
 	uint32_t dir;		/* PN_DIR_* */

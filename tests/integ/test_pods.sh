@@ -89,6 +89,10 @@ t_del_releases_everything_and_is_idempotent() {
 	pod_add a >/dev/null; pod_add b >/dev/null
 	[ "$(map_count pn_endpoints)" = 4 ] || fail "endpoint map: want 4 keys"
 	[ "$(map_count pn_ipcache)" = 2 ] || fail "ipcache: want 2"
+	# A connection a -> b leaves a conntrack entry that names both.
+	ipb=$(in_pod b ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+	in_pod a ping -c 1 -W 2 "$ipb" >/dev/null || fail "ICMP a -> b"
+	[ "$(map_count pn_ct)" -ge 1 ] || fail "no conntrack entry for a -> b"
 
 	pod_del a || fail "DEL a"
 	# The map entries go before DEL answers; the veth and then the IP follow.
@@ -108,6 +112,8 @@ t_del_releases_everything_and_is_idempotent() {
 	settle
 	[ "$(lxc_count)" = 0 ] || fail "veth of b left behind"
 	[ "$(ls "$STATE/ipam" | wc -l)" = 0 ] || fail "IPs not released"
+	# Released IPs take no conntrack entries along to their next pod.
+	[ "$(map_count pn_ct)" = 0 ] || fail "conntrack entries of deleted pods left behind"
 	[ "$("$BIN/porinctl" --socket "$SOCK" endpoint list -o json | jq '.endpoints | length')" = 0 ] ||
 		fail "agent still lists endpoints"
 }

@@ -189,7 +189,7 @@ _Static_assert(sizeof(struct pn_ct_key) == 16, "pn_ct_key size");
 #define PN_CT_F_CLOSING		(1U << 1)	/* TCP FIN or RST seen: short lifetime */
 
 struct pn_ct_entry {
-	__u64 last_seen_ns;	/* bpf_ktime_get_ns() of the last packet */
+	__u64 last_seen_ns;	/* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC, tick resolution) */
 	__u32 flags;		/* PN_CT_F_* */
 	__u32 pad;
 };
