@@ -3,7 +3,13 @@
 # Run every porin benchmark and print one table of figures and ratios
 # (`make bench` runs this after building).  See docs/benchmarks.md.
 #
-#   hack/bench/run.sh [--quick] [--only cni|pod2pod|crossnode|agent]
+#   hack/bench/run.sh [--quick] [--only cni|pod2pod|crossnode|agent|policy]
+#
+# agent and policy need the Kubernetes control plane (hack/k8s) and run only
+# when asked for.  policy: NetworkPolicy update latency, scale (1,000
+# policies x 10,000 pods) and per-packet cost, hack/bench/policy_*.sh, each
+# printing its own table (policy_latency.md, policy_scale.md,
+# policy_packet.md); --only policy-latency|policy-scale|policy-packet runs one.
 #
 # --quick   fewer pods and runs (50 pods per plugin, 3 pod-to-pod runs of
 #           3 s); QUICK=1 in the environment does the same (make bench QUICK=1)
@@ -23,7 +29,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 flag=" --quick" ;;
 	--only) only=${2:?}; shift ;;
-	-h | --help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
 	shift
@@ -44,6 +50,16 @@ case $only in
 # Needs the Kubernetes control plane (hack/k8s): only on request; it prints
 # its own table (agent_scale.tsv).
 agent) hack/bench/agent_scale.sh; exit 0 ;;
+# NetworkPolicy: the local cluster (hack/cluster) with a real apiserver; each
+# prints its own table.
+policy)
+	hack/bench/policy_latency.sh
+	hack/bench/policy_packet.sh
+	hack/bench/policy_scale.sh
+	cat "$OUT"/policy_latency.md "$OUT"/policy_packet.md "$OUT"/policy_scale.md >"$OUT/policy.md"
+	exit 0
+	;;
+policy-latency | policy-scale | policy-packet) "hack/bench/${only/-/_}.sh"; exit 0 ;;
 esac
 case $only in
 '' | cni) hack/bench/cni_latency.sh ;;
