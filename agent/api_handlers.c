@@ -567,6 +567,8 @@ static int op_ipcache_list(struct req *r)
 			json_array_append_new(flags, json_string("node-cidr"));
 		if (flags && (vals[i].flags & PN_IPC_F_REMOTE_POD))
 			json_array_append_new(flags, json_string("remote-pod"));
+		if (flags && (vals[i].flags & PN_IPC_F_HOST))
+			json_array_append_new(flags, json_string("host"));
 		o = json_pack("{s:s, s:I, s:s, s:o*}", "prefix", prefix, "identity",
 			      (json_int_t)vals[i].identity, "tunnel_endpoint",
 			      vals[i].tunnel_endpoint ? ip_str(vals[i].tunnel_endpoint, tun) : "",

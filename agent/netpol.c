@@ -470,7 +470,8 @@ static void ep_break(struct netpol *np, struct np_endpoint *ep)
 /* This node's own addresses are PN_ID_HOST: always allowed in (kubelet). */
 static void host_ips_sync(struct netpol *np)
 {
-	uint32_t want[2] = { np->a->node_ip_be, np->a->ipam ? ipam_gateway(np->a->ipam) : 0 };
+	uint32_t want[2] = { np->a->node_ip_be,
+			     np->a->ipam ? htonl(ipam_gateway(np->a->ipam)) : 0 };
 	struct pn_ipcache_entry e = { .identity = PN_ID_HOST, .flags = PN_IPC_F_HOST };
 
 	for (int i = 0; i < 2; i++) {

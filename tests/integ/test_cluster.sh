@@ -30,6 +30,14 @@ two_node_traffic() {
 	cluster exec x/a -- ping -c 1 -W 2 -M do -s $((want_mtu - 28)) "$c" >/dev/null ||
 		fail "a full-MTU DF ping across nodes did not pass"
 
+	# This node's own addresses (node IP, pods' gateway) are the HOST
+	# identity (1) that NetworkPolicy always lets in: nothing else is.
+	hosts=$(node_ctl node1 ipcache list -o json |
+		jq -r '[.ipcache[] | select(.flags | index("host")) | "\(.prefix)=\(.identity)"] | sort | join(" ")')
+	gw=$(cluster exec x/a -- ip -4 route show default | awk '{print $3}')
+	[ "$hosts" = "$(printf '%s\n' "$gw/32=1" "172.31.9.11/32=1" | sort | paste -sd' ')" ] ||
+		fail "host entries of node1: '$hosts' (gateway $gw)"
+
 	cluster exec x/a -- ping -c 1 -W 2 "$b" >/dev/null || fail "ICMP same node"
 	cluster exec x/a -- ping -c 1 -W 2 "$c" >/dev/null || fail "ICMP cross node"
 	[ "$(answer y/c cluster exec x/a -- socat -T 2 - "TCP:$c:80" </dev/null)" = y/c ] || fail "TCP cross node"
