@@ -12,7 +12,7 @@
 NP_CASES_VXLAN="no_policy deny_ingress_x deny_egress_x allow_all_ingress pod_selector_peer
 	namespace_selector_peer and_peer or_peers match_expressions_pods match_expressions_namespaces
 	port_number named_port_ingress named_port_egress end_port udp_only sctp_ports
-	ipblock_except ipblock_pod_ip ingress_and_egress multiple_policies_union policy_update
+	ipblock_except ipblock_pod_ip ipblock_outside ingress_and_egress multiple_policies_union policy_update
 	pod_label_change namespace_label_change new_pod_denied_from_first_packet
 	pod_churn_peer established_survives_update node_to_pod"
 NP_CASES_NATIVE="no_policy deny_ingress_x namespace_selector_peer and_peer ipblock_except
@@ -272,6 +272,30 @@ c_ipblock_pod_ip() {
 	expect '*' x/a '*' deny
 	expect z/c x/a '*' allow
 	check
+}
+
+# ipBlock's own use, an address outside the cluster: the underlay's
+# "outside" host, reached through the node's masquerade.  x/a may go there
+# and nowhere else; x/c anywhere but there (0.0.0.0/0 except its /32).
+c_ipblock_outside() {
+	local out=$PORIN_CLUSTER_UNDERLAY.254
+	ip netns exec "$P-outside" "${PROBE[@]}" serve outside 80 </dev/null >/dev/null 2>&1 &
+	on_reset kill $!
+	check --ports 80/TCP,80/UDP --to '*/*,outside' --extra "outside=$out"
+	netpol x a-only-outside <<-EOF
+	podSelector: {matchLabels: {pod: a}}
+	policyTypes: [Egress]
+	egress: [{to: [{ipBlock: {cidr: $out/32}}]}]
+	EOF
+	netpol x c-not-outside <<-EOF
+	podSelector: {matchLabels: {pod: c}}
+	policyTypes: [Egress]
+	egress: [{to: [{ipBlock: {cidr: 0.0.0.0/0, except: [$out/32]}}]}]
+	EOF
+	expect x/a '*' '*' deny
+	expect x/a outside '*' allow
+	expect x/c outside '*' deny
+	check --ports 80/TCP,80/UDP --to '*/*,outside' --extra "outside=$out"
 }
 
 # One policy, both directions: x/a takes only x/b and talks only to y.

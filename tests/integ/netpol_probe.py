@@ -13,9 +13,14 @@
       seconds have passed; exit 0 on a match, 1 (printing the matrices the
       way the upstream e2e does) otherwise.
   netpol_probe.py compare-trace --observed OBSERVED.json --trace PORT=FILE...
-      Compare porinctl policy trace --all verdicts with a probed matrix;
+                  [--extra NAME=IP --porinctl PATH --snapshot FILE]
+      Compare porinctl policy trace --all verdicts with a probed matrix (and
+      single traces to the address of each --extra destination);
       --spot-out FILE: write "FROM TO PORT VERDICT" for one allowed and one
       denied cell (for the online trace).
+  netpol_probe.py serve NAME PORT
+      Answer NAME on TCP and UDP PORT: a destination that is not a pod,
+      probed with check --extra NAME=IP.
   netpol_probe.py session NETNS IP PORT
       One TCP connection from NETNS, kept open: each stdin line is sent and
       must come back (the far end is an echo server); prints "ok" or
@@ -41,6 +46,7 @@ import json
 import os
 import selectors
 import socket
+import subprocess
 import sys
 import time
 
@@ -240,10 +246,13 @@ def split_globs(s):
 
 def cmd_check(a):
     ends = load_cluster(a.cluster, a.prefix)
+    extras = dict(e.split("=", 1) for e in a.extra)
+    for name, ip in extras.items():
+        ends[name] = {"ip": ip, "node": None, "netns": None}
     rules = load_expect(a.expect)
     ports = split_globs(a.ports)
-    srcs = [n for n in ends if any(fnmatch.fnmatchcase(n, g) for g in split_globs(a.frm))]
-    dsts = [n for n in ends if "/" in n and any(fnmatch.fnmatchcase(n, g) for g in split_globs(a.to))]
+    srcs = [n for n in ends if ends[n]["netns"] and any(fnmatch.fnmatchcase(n, g) for g in split_globs(a.frm))]
+    dsts = [n for n in ends if ("/" in n or n in extras) and any(fnmatch.fnmatchcase(n, g) for g in split_globs(a.to))]
     if not srcs or not dsts:
         print("netpol_probe: no sources or no destinations", file=sys.stderr)
         return 2
@@ -320,13 +329,27 @@ def cmd_compare_trace(a):
     if a.spot_out:
         with open(a.spot_out, "w") as f:
             f.write(spot_lines(obs))
+    extras = dict(e.split("=", 1) for e in a.extra)
     for c in obs["cells"]:
         if "/" not in c["from"]:
-            continue  # a node: not a pod, trace --all does not cover it
+            continue  # a node: not a pod, and not an address of the snapshot either
+        k = (c["from"], c["to"], c["port"])
+        if c["to"] in extras:  # not a pod: --all does not cover it, ask for its address
+            out = subprocess.run([a.porinctl, "policy", "trace"] +
+                                 [x for f in a.snapshot for x in ("--offline", f)] +
+                                 ["--from", c["from"], "--to", extras[c["to"]], "--port", c["port"],
+                                  "-o", "json"], capture_output=True, text=True)
+            try:
+                o = json.loads(out.stdout)
+                o = o.get("trace", o)
+            except ValueError:
+                o = {"error": (out.stdout + out.stderr)[:300]}
+            verdicts[k], raw[k] = o.get("verdict"), o
+        elif "/" not in c["to"]:
+            continue
         n += 1
         cell = c["observed"] if c["observed"] is not None else c["expected"]  # skipped → expected
         want = "allowed" if cell == "." else "denied"
-        k = (c["from"], c["to"], c["port"])
         if verdicts.get(k) != want:
             bad.append((k, want, verdicts.get(k)))
     if not bad:
@@ -346,7 +369,7 @@ def spot_lines(obs):
     """One probed pod-to-pod cell of each verdict: "FROM TO PORT VERDICT" lines."""
     seen = {}
     for c in obs["cells"]:
-        if "/" not in c["from"] or c["observed"] is None:
+        if "/" not in c["from"] or "/" not in c["to"] or c["observed"] is None:
             continue
         v = "allowed" if c["observed"] == "." else "denied"
         seen.setdefault(v, "%s %s %s %s\n" % (c["from"], c["to"], c["port"], v))
@@ -376,6 +399,33 @@ def cmd_session(a):
     return 0
 
 
+def cmd_serve(a):
+    """Answer NAME on TCP and UDP PORT (a destination outside the cluster)."""
+    import threading
+    answer = (a.name + "\n").encode()
+
+    def udp():
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("0.0.0.0", a.port))
+        while True:
+            _, peer = u.recvfrom(65535)
+            u.sendto(answer, peer)
+
+    threading.Thread(target=udp, daemon=True).start()
+    t = socket.socket()
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("0.0.0.0", a.port))
+    t.listen(1024)
+    while True:
+        c, _ = t.accept()
+        try:
+            c.sendall(answer)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        c.close()
+
+
 def main():
     import argparse
     ap = argparse.ArgumentParser()
@@ -391,16 +441,25 @@ def main():
     c.add_argument("--timeout", type=float, default=1.0)
     c.add_argument("--once", action="store_true")
     c.add_argument("--out")
+    c.add_argument("--extra", action="append", default=[],
+                   help="NAME=IP: one more destination, answering NAME (netpol_probe.py serve)")
     t = sub.add_parser("compare-trace")
     t.add_argument("--observed", required=True)
     t.add_argument("--trace", action="append", default=[])
+    t.add_argument("--extra", action="append", default=[], help="NAME=IP of check --extra")
+    t.add_argument("--porinctl", help="for --extra cells: porinctl policy trace --offline")
+    t.add_argument("--snapshot", action="append", default=[], help="--offline FILE for those")
     t.add_argument("--spot-out", help="write one allowed and one denied cell for online spot checks")
     se = sub.add_parser("session")
     se.add_argument("netns")
     se.add_argument("ip")
     se.add_argument("port", type=int)
+    sv = sub.add_parser("serve")
+    sv.add_argument("name")
+    sv.add_argument("port", type=int)
     a = ap.parse_args()
-    return {"check": cmd_check, "compare-trace": cmd_compare_trace, "session": cmd_session}[a.cmd](a)
+    return {"check": cmd_check, "compare-trace": cmd_compare_trace, "session": cmd_session,
+            "serve": cmd_serve}[a.cmd](a)
 
 
 if __name__ == "__main__":

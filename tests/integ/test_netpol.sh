@@ -26,8 +26,7 @@ NP_TRACE=${NP_TRACE:-1}
 NP_MODES=${NP_MODES:-vxlan native}
 NP_PORTS=80/TCP,81/TCP,80/UDP,81/UDP
 NP=$(mktemp -d /tmp/porin-netpol.XXXXXX)
-export PORIN_CLUSTER_DIR=$NP/cluster PORIN_CLUSTER_PREFIX=pnp$$ PORIN_CLUSTER_UNDERLAY=172.31.7
-P=$PORIN_CLUSTER_PREFIX
+P=""		# the current cluster's netns prefix
 PROBE=(python3 "$TOP/tests/integ/netpol_probe.py")
 POD_PORTS=(--port serve-80-tcp:80/TCP --port serve-81-tcp:81/TCP --port serve-80-udp:80/UDP
 	--port serve-81-udp:81/UDP --port serve-80-sctp:80/SCTP --port serve-81-sctp:81/SCTP)
@@ -39,12 +38,29 @@ ctl() { "$BIN/porinctl" --socket "$PORIN_CLUSTER_DIR/nodes/$1/state/porin.sock" 
 pod_ip() { jq -r '.ips[0].address | split("/")[0]' "$PORIN_CLUSTER_DIR/pods/${1%%/*}_${1#*/}/cni-result.json"; }
 pod_node() { cat "$PORIN_CLUSTER_DIR/pods/${1%%/*}_${1#*/}/node"; }
 
-# One cluster for all cases: replace lib.sh's per-test teardown.
-np_cleaned=""
+# np_mode MODE: point hack/cluster, kubectl and the prober at that mode's
+# cluster.  Each mode has its own dir, prefix and underlay (172.31.7 VXLAN,
+# 172.31.8 native) so that the next cluster comes up while the cases of the
+# previous one run.
+np_mode() {
+	export PORIN_CLUSTER_DIR=$NP/$1 PORIN_CLUSTER_PREFIX=pn${1:0:1}$$
+	case $1 in
+	vxlan) export PORIN_CLUSTER_UNDERLAY=172.31.7 ;;
+	native) export PORIN_CLUSTER_UNDERLAY=172.31.8 ;;
+	esac
+	P=$PORIN_CLUSTER_PREFIX
+	if [ -f "$PORIN_CLUSTER_DIR/cluster.env" ]; then . "$PORIN_CLUSTER_DIR/cluster.env"; fi
+}
+
+# One cluster per mode for all its cases: replace lib.sh's per-test teardown.
+np_cleaned="" np_bg=""
 np_cleanup() {
+	local mode
 	[ -n "$np_cleaned" ] && return
 	np_cleaned=1
-	cluster down >/dev/null 2>&1
+	# A cluster still coming up (it ignores SIGINT) is let finish, then removed.
+	[ -n "$np_bg" ] && wait "$np_bg" 2>/dev/null
+	for mode in vxlan native; do (np_mode "$mode"; cluster down >/dev/null 2>&1); done
 	[ "${NP_KEEP:-0}" = 1 ] && echo "logs kept in $NP" || rm -rf "$NP"
 }
 trap np_cleanup EXIT
@@ -70,14 +86,17 @@ expect_reset() { : >"$C/expect"; }
 # on_reset CMD...: undo something at the end of the case, pass or fail.
 on_reset() { printf '%q ' "$@" >>"$C/undo"; echo >>"$C/undo"; }
 
-# check [--ports P,...] [--from GLOB,...] [--to GLOB,...] [--once]: probe
+# check [--ports P,...] [--from GLOB,...] [--to GLOB,...] [--extra NAME=IP]
+# [--once]: probe
 # until the matrix is the expected one, then compare the traces with it.
 check() {
 	local ports=$NP_PORTS args=() n
+	extras=()	# for trace_check
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ports) ports=$2; shift 2 ;;
 		--from|--to) args+=("$1" "$2"); shift 2 ;;
+		--extra) args+=("$1" "$2"); extras+=("$1" "$2"); shift 2 ;;
 		--once) args+=(--once); shift ;;
 		*) fail "check: unknown option $1" ;;
 		esac
@@ -103,8 +122,9 @@ check() {
 }
 
 # trace_check N PORTS: porinctl policy trace, offline over a snapshot of the
-# API (--all, every pair) and online on both agents (two cells), must agree
-# with check N's matrix (with the expected verdicts where probes were skipped).
+# API (--all, every pair of pods; one trace per source for each --extra
+# address) and online on both agents (two cells), must agree with check N's
+# matrix (with the expected verdicts where probes were skipped).
 trace_check() {
 	local n=$1 ports=$2 p f args=() from to port verdict node got t0=$EPOCHREALTIME
 	kc get pods,namespaces,networkpolicies -A -o json >"$C/snapshot-$n.json"
@@ -115,7 +135,8 @@ trace_check() {
 			fail "porinctl policy trace --offline --all --port $p failed: $(head -c 300 "$f.err")"
 		args+=(--trace "$p=$f")
 	done
-	"${PROBE[@]}" compare-trace --observed "$C/observed-$n.json" --spot-out "$C/spot-$n" "${args[@]}" ||
+	"${PROBE[@]}" compare-trace --observed "$C/observed-$n.json" --spot-out "$C/spot-$n" \
+		--porinctl "$BIN/porinctl" --snapshot "$C/snapshot-$n.json" "${extras[@]}" "${args[@]}" ||
 		fail "check $n: the offline trace disagrees with the probes"
 	while read -r from to port verdict; do
 		for node in node1 node2; do
@@ -187,7 +208,9 @@ run_case() {
 	rc=$?
 	secs=$(echo "$(date +%s.%N) - $t0" | bc)
 	if [ $rc -eq 0 ]; then
-		printf 'ok   test_netpol:%s/%s (%.1f s)\n' "$mode" "$name" "$secs"
+		printf 'ok   test_netpol:%s/%s (%.1f s; slowest matrix %s s)\n' "$mode" "$name" "$secs" \
+			"$(cat "$C"/probe-*.txt 2>/dev/null | sed -n 's/^matrix ok: .*, round [0-9]*, \([0-9.]*\) s$/\1/p' |
+				sort -n | tail -1)"
 		np_passed=$((np_passed + 1))
 	else
 		printf 'FAIL test_netpol:%s/%s (%.1f s)\n' "$mode" "$name" "$secs"
@@ -206,6 +229,9 @@ run_case() {
 
 . "$TOP/tests/integ/netpol_cases.sh"
 
+# The modes to run, each with its cases (TESTS may leave a mode out).
+modes=()
+declare -A mode_cases
 for mode in $NP_MODES; do
 	case $mode in
 	vxlan) cases=$NP_CASES_VXLAN ;;
@@ -215,14 +241,39 @@ for mode in $NP_MODES; do
 	if [ -n "${TESTS:-}" ] && ! grep -qwf <(tr ' ' '\n' <<<"$cases" | grep .) <<<"$TESTS"; then
 		continue
 	fi
-	t0=$(date +%s)
-	if ! np_up "$mode" >"$NP/setup-$mode.log" 2>&1; then
+	modes+=("$mode")
+	mode_cases[$mode]=$cases
+done
+
+# np_setup MODE: bring MODE's cluster up, in the background (np_bg).
+np_setup() {
+	(
+		np_mode "$1"
+		t0=$SECONDS
+		np_up "$1" >"$NP/setup-$1.log" 2>&1
+		rc=$?
+		echo "$((SECONDS - t0))" >"$NP/setup-$1.secs"
+		exit $rc
+	) &
+	np_bg=$!
+}
+
+[ ${#modes[@]} -gt 0 ] && np_setup "${modes[0]}"
+for i in "${!modes[@]}"; do
+	mode=${modes[$i]}
+	wait "$np_bg"
+	rc=$?
+	np_bg=""
+	# The next cluster comes up while these cases run.
+	if [ $((i + 1)) -lt ${#modes[@]} ]; then np_setup "${modes[$((i + 1))]}"; fi
+	np_mode "$mode"
+	if [ $rc -ne 0 ]; then
 		echo "FAIL test_netpol:$mode/setup"
 		sed 's/^/    | /' "$NP/setup-$mode.log" | tail -30
 		np_failed=$((np_failed + 1))
 	else
-		echo "--- $mode: cluster and 9 pods up in $(($(date +%s) - t0)) s"
-		for c in $cases; do run_case "$mode" "$c"; done
+		echo "--- $mode: cluster and 9 pods up in $(cat "$NP/setup-$mode.secs") s"
+		for c in ${mode_cases[$mode]}; do run_case "$mode" "$c"; done
 	fi
 	cluster down >/dev/null 2>&1
 done
