@@ -9,14 +9,15 @@
 #   node1: x/a x/c y/b z/a z/c      node2: x/b y/a y/c z/b
 # Policies, label changes and extra pods are undone after each case.
 
-NP_CASES_VXLAN="no_policy deny_ingress_x deny_egress_x allow_all_ingress pod_selector_peer
-	namespace_selector_peer and_peer or_peers match_expressions_pods match_expressions_namespaces
+NP_CASES_VXLAN="no_policy deny_ingress_x deny_egress_x allow_all_ingress
+	pod_selector_peer namespace_selector_peer and_peer or_peers
+	match_expressions_pods match_expressions_namespaces
 	port_number named_port_ingress named_port_egress end_port udp_only sctp_ports
-	ipblock_except ipblock_pod_ip ipblock_outside ingress_and_egress multiple_policies_union policy_update
-	pod_label_change namespace_label_change new_pod_denied_from_first_packet
-	pod_churn_peer established_survives_update node_to_pod"
+	ipblock_except ipblock_pod_ip ipblock_outside ingress_and_egress
+	multiple_policies_union policy_update pod_label_change namespace_label_change
+	new_pod_denied_from_first_packet pod_churn_peer established_survives_update node_to_pod"
 NP_CASES_NATIVE="no_policy deny_ingress_x namespace_selector_peer and_peer ipblock_except
-	ingress_and_egress node_to_pod"
+	ipblock_outside ingress_and_egress node_to_pod"
 
 c_no_policy() {
 	check --from '*/*,node*'

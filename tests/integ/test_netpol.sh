@@ -36,7 +36,6 @@ cluster() { BUILD=$BUILD "$TOP/hack/cluster" "$@"; }
 kc() { "$K8S_BIN/kubectl" --kubeconfig "$PORIN_CLUSTER_DIR/cp/admin.kubeconfig" "$@"; }
 ctl() { "$BIN/porinctl" --socket "$PORIN_CLUSTER_DIR/nodes/$1/state/porin.sock" "${@:2}"; }
 pod_ip() { jq -r '.ips[0].address | split("/")[0]' "$PORIN_CLUSTER_DIR/pods/${1%%/*}_${1#*/}/cni-result.json"; }
-pod_node() { cat "$PORIN_CLUSTER_DIR/pods/${1%%/*}_${1#*/}/node"; }
 
 # np_mode MODE: point hack/cluster, kubectl and the prober at that mode's
 # cluster.  Each mode has its own dir, prefix and underlay (172.31.7 VXLAN,
@@ -87,8 +86,9 @@ expect_reset() { : >"$C/expect"; }
 on_reset() { printf '%q ' "$@" >>"$C/undo"; echo >>"$C/undo"; }
 
 # check [--ports P,...] [--from GLOB,...] [--to GLOB,...] [--extra NAME=IP]
-# [--once]: probe
-# until the matrix is the expected one, then compare the traces with it.
+#       [--once]
+# Probe until the matrix is the expected one (--once: one round, no retry),
+# then compare the traces with it.
 check() {
 	local ports=$NP_PORTS args=() n
 	extras=()	# for trace_check
