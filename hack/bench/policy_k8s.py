@@ -558,6 +558,7 @@ def run_latency(a, api, c, base, pol, allow_peers, other_peers, probers, out):
         time.sleep(0.15 + rnd.random() * 0.1)
         after = agent_counters(a.status_cmd)
         flushes = (after.get("flushes", 0) - before.get("flushes", 0)) if after else ""
+        compiles = (after.get("compiles", 0) - before.get("compiles", 0)) if after else ""
         flush_us = after.get("last_flush_us", "") if after else ""
         for p in probers:
             idx = got.get(p.name)
@@ -569,7 +570,7 @@ def run_latency(a, api, c, base, pol, allow_peers, other_peers, probers, out):
             out.write(f"{a.mode}\t{i}\t{change}\t{p.name}\t{lat}\t"
                       f"{(t_ans - t_send) / 1e6:.3f}\t"
                       f"{'' if t_watch is None else f'{(t_watch - t_send) / 1e6:.3f}'}\t"
-                      f"{flush_us}\t{flushes}\t{wrong}\n")
+                      f"{flush_us}\t{flushes}\t{compiles}\t{wrong}\n")
         out.flush()
         missing = [p.name for p in probers if p.name not in got]
         if missing:

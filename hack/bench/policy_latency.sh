@@ -66,7 +66,7 @@ if [ "$DUMP" = 1 ]; then
 	mkdir -p "$OUT/policy_latency_raw"
 	dump=(--dump "$OUT/policy_latency_raw")
 fi
-printf 'mode\tchange_no\tchange\tprober\tlat_ms\tapi_ms\twatch_ms\tflush_us\tflushes\twrong\n' >"$TSV"
+printf 'mode\tchange_no\tchange\tprober\tlat_ms\tapi_ms\twatch_ms\tflush_us\tflushes\tcompiles\twrong\n' >"$TSV"
 sport_base=10000
 for mode in $MODES; do
 	log "policy_latency: $CHANGES changes, mode $mode"
@@ -92,7 +92,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "### NetworkPolicy update latency, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Command: \`hack/bench/policy_latency.sh\` (CHANGES=$CHANGES per mode, MODES=\"$MODES\"," \
-		"INTERVAL_US=$INTERVAL_US, TIMEOUT_MS=$TIMEOUT_MS, DENY_K=$DENY_K), tree $commit," \
+		"INTERVAL_US=$INTERVAL_US, TIMEOUT_MS=$TIMEOUT_MS, DENY_K=$DENY_K), tree $commit, binaries \`$BIN\`," \
 		"Linux $(uname -r), $(nproc) vCPU."
 	echo
 	python3 hack/bench/policy_report.py latency "$TSV"

@@ -207,7 +207,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo
 	echo "Command: \`hack/bench/policy_packet.sh\` (POLICIES=$POLICIES PODS_OTHER=$PODS_OTHER" \
 		"RUNS=$RUNS DURATION=$DURATION RR_N=$RR_N CRR_N=$CRR_N TEST_CALLS=$TEST_CALLS)," \
-		"tree $commit, Linux $(uname -r), $(nproc) vCPU."
+		"tree $commit, binaries \`$BIN\`, Linux $(uname -r), $(nproc) vCPU."
 	echo "Agent after the policies: \`$(jq -c '{policies, identities, policy_entries, endpoints, endpoints_isolated, max_flush_us}' <<<"$st")\`."
 	[ $isolated = 1 ] || echo "**server1 was not isolated: the policy phase measured no policy.**"
 	python3 hack/bench/policy_report.py packet "$TSV" "$BPF_TSV"

@@ -55,9 +55,9 @@ def latency(path):
         by[(r["mode"], r["change"], r["prober"])].append(r)
         watch[(r["mode"], r["change"])][r["change_no"]] = r
     print("| mode | change | prober | n | p50 ms | p99 ms | max ms | watch p50 ms | watch p99 ms "
-          "| porin's share p50 ms | p99 ms | p50 / watch p50 | flushes p50 | last_flush p50 µs "
-          "| missed | wrong probes |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| porin's share p50 ms | p99 ms | p50 / watch p50 | flushes p50 | compiles p50 "
+          "| last_flush p50 µs | missed | wrong probes |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for key in sorted(by, key=lambda k: (k[0] != "patch", k[1] != "allow", k[2] != "same-node")):
         mode, change, prober = key
         rr = by[key]
@@ -67,13 +67,15 @@ def latency(path):
                  if num(r["lat_ms"]) is not None and num(r["watch_ms"]) is not None]
         fl = [num(r["flushes"]) for r in rr if num(r["flushes"]) is not None]
         fu = [num(r["flush_us"]) for r in rr if num(r["flush_us"]) is not None]
+        co = [num(r.get("compiles")) for r in rr if num(r.get("compiles")) is not None]
         wrong = sum(int(r["wrong"]) for r in rr if r["wrong"] not in ("", None))
         missed = sum(1 for r in rr if num(r["lat_ms"]) is None)
         ratio = pct(lat, 50) / pct(w, 50) if lat and w and pct(w, 50) > 0 else None
         print(f"| {mode} | {change} | {prober} | {len(rr)} | {f(pct(lat, 50))} | {f(pct(lat, 99))} "
               f"| {f(max(lat) if lat else None)} | {f(pct(w, 50))} | {f(pct(w, 99))} "
               f"| {f(pct(share, 50))} | {f(pct(share, 99))} | {f(ratio)} "
-              f"| {f(pct(fl, 50)) if fl else '-'} | {f(pct(fu, 50)) if fu else '-'} "
+              f"| {f(pct(fl, 50)) if fl else '-'} | {f(pct(co, 50)) if co else '-'} "
+              f"| {f(pct(fu, 50)) if fu else '-'} "
               f"| {missed} | {wrong} |")
     api = [num(r["api_ms"]) for r in rs if num(r["api_ms"]) is not None]
     print()

@@ -28,10 +28,13 @@
 #   policies          + POLICIES policies (time: last answer → the agent
 #                     holds them all and policy_entries and flushes have not
 #                     moved for 3 s; polled every ~0.1 s)
-#   restart           the agent restarted with all of it in place (time:
-#                     start → the same policy_entries as before; its first
-#                     flush compiles every endpoint from scratch:
-#                     max_flush_us)
+#   restart           the agent restarted (same command line) with all of it
+#                     in place (time: start → the same policy_entries as
+#                     before; its first flush compiles every endpoint from
+#                     scratch: max_flush_us)
+#   restart, no policy  every policy deleted, the agent restarted again:
+#                     the baseline of "restart" (a fresh agent's memory
+#                     holds what listing 10,000 pods left behind)
 # Between "policies" and "restart", unless LAT_CHANGES=0: the update latency
 # at that scale (policy_latency.sh's driver, patch mode, LAT_CHANGES
 # changes, a server and a client pod on node1).
@@ -108,6 +111,29 @@ settle() {
 }
 secs() { echo "$1 - $2" | bc | awk '{printf "%.2f", $1}'; }
 
+# restart_row STEP POLICIES ENTRIES: restart node1's agent (same command
+# line), wait until it holds POLICIES policies and ENTRIES policy entries
+# again and nothing moves, and add a row.
+restart_row() {
+	local pid i t_start cmd
+	log "policy_scale: restarting node1's agent ($1)"
+	pid=$(agent_pid node1)
+	mapfile -d '' cmd <"/proc/$pid/cmdline"
+	kill -TERM "$pid"
+	for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	poll_start
+	t_start=$(date +%s.%N)
+	nsenter --net="/run/netns/$PCL_PREFIX-node1" "${cmd[@]}" \
+		>>"$PCL_DIR/nodes/node1/agent.log" 2>&1 9<&- &
+	echo $! >"$PCL_DIR/nodes/node1/agent.pid"	# so that hack/cluster down stops it
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(tail -n 1 "$WORK/status.log" | awk '{print $3}')" = "$3" ] && break
+		sleep 0.1
+	done
+	settle "$2" 120 || die "the restarted agent did not settle: $(status_json)"
+	row "$1" "$POD_OBJECTS" "$2" "$(secs "$SETTLED_AT" "$t_start")"
+}
+
 row idle 0 0 ""
 
 log "policy_scale: $LOCAL local endpoints on node1"
@@ -154,7 +180,7 @@ if [ "$LAT_CHANGES" -gt 0 ]; then
 	in_pod bench/server "$HELPERS/policy_probe" -s -p $PROBE_PORT -n 8 9<&- &
 	defer "kill $!"
 	LTSV=$OUT/policy_scale_latency.tsv
-	printf 'mode\tchange_no\tchange\tprober\tlat_ms\tapi_ms\twatch_ms\tflush_us\tflushes\twrong\n' >"$LTSV"
+	printf 'mode\tchange_no\tchange\tprober\tlat_ms\tapi_ms\twatch_ms\tflush_us\tflushes\tcompiles\twrong\n' >"$LTSV"
 	python3 hack/bench/policy_k8s.py --kdir "$KDIR" latency --namespace bench --mode patch \
 		--changes "$LAT_CHANGES" --prober "$HELPERS/policy_probe" --port $PROBE_PORT --nports 8 \
 		--probe "same-node:$(pod_netns bench/client):$server_ip" \
@@ -163,22 +189,15 @@ if [ "$LAT_CHANGES" -gt 0 ]; then
 	entries=$(status_json | jq .policy_entries)
 fi
 
-log "policy_scale: restarting node1's agent with everything in place"
-pid=$(agent_pid node1)
-mapfile -d '' cmd <"/proc/$pid/cmdline"
-kill -TERM "$pid"
-for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-poll_start
-t_start=$(date +%s.%N)
-nsenter --net="/run/netns/$PCL_PREFIX-node1" "${cmd[@]}" \
-	>>"$PCL_DIR/nodes/node1/agent.log" 2>&1 9<&- &
-echo $! >"$PCL_DIR/nodes/node1/agent.pid"	# so that hack/cluster down stops it
-for ((i = 0; i < 3000; i++)); do
-	[ "$(tail -n 1 "$WORK/status.log" | awk '{print $3}')" = "$entries" ] && break
+restart_row restart "$POLICIES" "$entries"
+
+# The baseline of that restart: the same pods, no policy.
+python3 hack/bench/policy_k8s.py --kdir "$KDIR" delete-policies --all 9<&-
+for ((i = 0; i < 600; i++)); do
+	[ "$(status_json | jq -r '.policy_entries')" = 0 ] && break
 	sleep 0.1
 done
-settle "$POLICIES" 120 || die "the restarted agent did not settle: $(status_json)"
-row restart "$POD_OBJECTS" "$POLICIES" "$(secs "$SETTLED_AT" "$t_start")"
+restart_row "restart, no policy" 0 0
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git status --porcelain -- agent policy datapath lib 2>/dev/null)" ] ||
@@ -187,11 +206,16 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "### NetworkPolicy at scale, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Command: \`hack/bench/policy_scale.sh\` (POD_OBJECTS=$POD_OBJECTS POLICIES=$POLICIES LOCAL=$LOCAL" \
-		"LAT_CHANGES=$LAT_CHANGES), tree $commit, Linux $(uname -r), $(nproc) vCPU."
+		"LAT_CHANGES=$LAT_CHANGES), tree $commit, binaries \`$BIN\`, Linux $(uname -r), $(nproc) vCPU."
 	echo
 	python3 hack/bench/policy_report.py scale "$TSV"
-	awk -F'\t' '$1 == "pods" {r0 = $4; h0 = $5} $1 == "policies" {r1 = $4; h1 = $5}
-		END {if (r0 && r1) printf "\nVmRSS with %s policies / without (same pods): **%.3f** (+%.1f MB); VmHWM: %.3f\n", "'"$POLICIES"'", r1 / r0, (r1 - r0) / 1024, h1 / h0}' "$TSV"
+	awk -F'\t' -v n="$POLICIES" '
+		$1 == "pods" {r0 = $4; h0 = $5} $1 == "policies" {r1 = $4; h1 = $5}
+		$1 == "restart, no policy" {q0 = $4; g0 = $5} $1 == "restart" {q1 = $4; g1 = $5}
+		END {
+			if (r0 && r1) printf "\nWith %s policies / without (same pods, same agent): VmRSS **%.3f** (+%.1f MB), VmHWM %.3f.\n", n, r1 / r0, (r1 - r0) / 1024, h1 / h0
+			if (q0 && q1) printf "After a restart, with %s policies / without: VmRSS **%.3f** (+%.1f MB), VmHWM %.3f.\n", n, q1 / q0, (q1 - q0) / 1024, g1 / g0
+		}' "$TSV"
 	if [ "$LAT_CHANGES" -gt 0 ]; then
 		echo
 		echo "Update latency at this scale (patch mode, same node):"
