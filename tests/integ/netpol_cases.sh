@@ -9,8 +9,8 @@
 #   node1: x/a x/c y/b z/a z/c      node2: x/b y/a y/c z/b
 # Policies, label changes and extra pods are undone after each case.
 
-NP_CASES_VXLAN="no_policy deny_ingress_x deny_egress_x allow_all_ingress
-	pod_selector_peer namespace_selector_peer and_peer or_peers
+NP_CASES_VXLAN="no_policy deny_ingress_x deny_egress_x deny_all_x allow_all_ingress
+	egress_denies_what_ingress_allows pod_selector_peer namespace_selector_peer and_peer or_peers
 	match_expressions_pods match_expressions_namespaces
 	port_number named_port_ingress named_port_egress end_port udp_only sctp_ports
 	ipblock_except ipblock_pod_ip ipblock_outside ingress_and_egress
@@ -39,6 +39,34 @@ c_deny_egress_x() {
 	policyTypes: [Egress]
 	EOF
 	expect 'x/*' '*' '*' deny
+	check
+}
+
+# Both directions isolated, no rule: x is cut off from everything.
+c_deny_all_x() {
+	netpol x deny-all <<-EOF
+	podSelector: {}
+	policyTypes: [Ingress, Egress]
+	EOF
+	expect 'x/*' '*' '*' deny
+	expect '*' 'x/*' '*' deny
+	check
+}
+
+# The client's egress policy denies what the server's ingress policy allows.
+c_egress_denies_what_ingress_allows() {
+	netpol x a-to-z-only <<-EOF
+	podSelector: {matchLabels: {pod: a}}
+	policyTypes: [Egress]
+	egress: [{to: [{namespaceSelector: {matchLabels: {ns: z}}}]}]
+	EOF
+	netpol y b-from-x-a <<-EOF
+	podSelector: {matchLabels: {pod: b}}
+	ingress: [{from: [{namespaceSelector: {matchLabels: {ns: x}}, podSelector: {matchLabels: {pod: a}}}]}]
+	EOF
+	expect x/a '*' '*' deny
+	expect x/a 'z/*' '*' allow
+	expect '*' y/b '*' deny
 	check
 }
 
@@ -249,7 +277,8 @@ c_sctp_ports() {
 	check --ports 80/TCP,81/TCP,80/UDP,81/UDP,80/SCTP,81/SCTP
 }
 
-# Egress from x/a to the cluster CIDR except y/b's /32.
+# Egress from x/a to the cluster CIDR except y/b's /32; then y/b on 81/TCP
+# by a second policy.
 c_ipblock_except() {
 	local yb
 	yb=$(pod_ip y/b)
@@ -259,6 +288,14 @@ c_ipblock_except() {
 	egress: [{to: [{ipBlock: {cidr: 10.244.0.0/16, except: [$yb/32]}}]}]
 	EOF
 	expect x/a y/b '*' deny
+	check
+	# An address in one rule's except and in another rule's CIDR is allowed.
+	netpol x a-to-yb <<-EOF
+	podSelector: {matchLabels: {pod: a}}
+	policyTypes: [Egress]
+	egress: [{to: [{ipBlock: {cidr: $yb/32}}], ports: [{port: 81, protocol: TCP}]}]
+	EOF
+	expect x/a y/b 81/TCP allow
 	check
 }
 
