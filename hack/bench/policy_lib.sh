@@ -69,8 +69,9 @@ pod_add() {
 	echo "$line" | awk '{print $2}'
 }
 
-# in_pod NS/NAME CMD...: run CMD in the pod's netns.  Background processes:
-# start them with `in_pod ... &` and defer "kill $!" (ip netns exec execs).
+# in_pod NS/NAME CMD...: run CMD in the pod's netns.  A process started in
+# the background this way needs no cleanup of its own: `hack/cluster down`
+# kills every process in the cluster's namespaces.
 in_pod() { local p=$1; shift; ip netns exec "$(pod_netns "$p")" "$@"; }
 
 # policy_status NODE: `porinctl policy list -o json` (op policy_status).
@@ -105,5 +106,3 @@ policy_helpers_init() {
 	done
 }
 
-# pct P: nearest-rank percentile P of the numbers on stdin.
-pct() { sort -g | awk -v p="$1" '{v[NR] = $1} END {if (!NR) {print "-"; exit} i = int(p / 100 * NR + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; print v[i]}'; }
