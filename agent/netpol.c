@@ -313,14 +313,29 @@ static bool cidr_in(const struct np_cidr *set, size_t n, const struct np_cidr *c
 	return false;
 }
 
-static void cidrs_add(struct netpol *np, struct cidr_walk *w)
+/* The CIDRs the compiler names now, into @w; false when they are exactly
+ * what the map holds (a policy change that left the ipBlocks alone). */
+static bool cidrs_changed(struct netpol *np, struct cidr_walk *w)
 {
 	int err = pol_cidr_foreach(np->db, cidr_collect, w);
 
 	if (err < 0) {
 		map_error(np, "cidr list", err);
-		return;
+		w->n = 0;
+		return false;	/* keep what the map holds */
 	}
+	if (w->n != np->n_cidrs)
+		return true;
+	for (size_t i = 0; i < w->n; i++)
+		if (!cidr_in(np->cidrs, np->n_cidrs, &w->want[i], true))
+			return true;
+	return false;
+}
+
+static void cidrs_add(struct netpol *np, struct cidr_walk *w)
+{
+	int err;
+
 	for (size_t i = 0; i < w->n; i++) {
 		if (cidr_in(np->cidrs, np->n_cidrs, &w->want[i], true))
 			continue;
@@ -578,6 +593,7 @@ void netpol_flush(struct netpol *np)
 	t0 = now_us();
 	/* A new ipBlock prefix carves a region with an identity of its own out
 	 * of the prefixes around it: everyone's peers changed. */
+	cidrs = cidrs && cidrs_changed(np, &w);
 	if (cidrs)
 		np->peers_changed = true;
 	/* Peers only matter to an endpoint that policy isolates: the others
