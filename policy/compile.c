@@ -157,6 +157,35 @@ static bool pod_identity(uint32_t id)
 	return id >= PN_ID_POD_MIN && id < PN_ID_CIDR_MIN;
 }
 
+/* Egress to pod identity @id on the port it names @pp->name, if it does. */
+static int emit_named(struct cctx *c, const struct pol_ident *id, const struct pol_port *pp,
+		      uint8_t dir, uint32_t ref)
+{
+	int err = 0;
+
+	for (uint32_t q = 0; id && q < id->subj.n_ports && !err; q++) {
+		const struct pol_named_port *np = &id->subj.ports[q];
+
+		if (strcmp(np->name, pp->name) || np->proto != pp->proto)
+			continue;
+		err = push(c, id->id, dir, pp->proto, np->port, PN_POLICY_PLEN_FULL, ref);
+	}
+	return err;
+}
+
+/* ... for every live pod identity (pol_ident.by_id is its first member). */
+static int emit_named_every_pod(struct cctx *c, const struct pol_port *pp, uint8_t dir,
+				uint32_t ref)
+{
+	const struct pol_htab *t = &c->db->idents;
+	int err = 0;
+
+	for (uint32_t b = 0; t->b && b <= t->mask && !err; b++)
+		for (const struct pol_hnode *n = t->b[b]; n && !err; n = n->next)
+			err = emit_named(c, (const struct pol_ident *)n, pp, dir, ref);
+	return err;
+}
+
 static int emit_rule(struct cctx *c, struct pol_rule *r, uint8_t dir, uint32_t ref)
 {
 	static const uint32_t any = PN_ID_ANY;
@@ -223,23 +252,18 @@ static int emit_rule(struct cctx *c, struct pol_rule *r, uint8_t dir, uint32_t r
 			}
 			continue;
 		}
-		/* Egress: what each peer calls it.  Addresses (ipBlock, or a
-		 * rule without peers) have no names: nothing to allow. */
-		for (uint32_t s = 0; s < n_segs; s++) {
+		/* Egress: what each peer calls it.  A rule without peers means
+		 * every pod that has the name (upstream's "egress on a named
+		 * port"); addresses (ipBlock) have no names: nothing to allow. */
+		for (uint32_t s = 0; s < n_segs && !err; s++) {
+			if (segs[s].ids == &any) {
+				err = emit_named_every_pod(c, pp, dir, ref);
+				continue;
+			}
 			for (uint32_t i = 0; i < segs[s].n && !err; i++) {
-				const struct pol_ident *id;
-
-				if (!pod_identity(segs[s].ids[i]))
-					continue;
-				id = pol_ident_find(c->db, segs[s].ids[i]);
-				for (uint32_t q = 0; id && q < id->subj.n_ports && !err; q++) {
-					const struct pol_named_port *np = &id->subj.ports[q];
-
-					if (strcmp(np->name, pp->name) || np->proto != pp->proto)
-						continue;
-					err = push(c, id->id, dir, pp->proto, np->port,
-						   PN_POLICY_PLEN_FULL, ref);
-				}
+				if (pod_identity(segs[s].ids[i]))
+					err = emit_named(c, pol_ident_find(c->db, segs[s].ids[i]),
+							 pp, dir, ref);
 			}
 		}
 	}

@@ -115,12 +115,14 @@ static void test_named_ports_egress(void **state)
 			    "'ports':[{'port':'metrics'},{'port':443}]},"
 			    /* addresses have no port names: nothing */
 			    "{'to':[{'ipBlock':{'cidr':'10.0.0.0/8'}}],'ports':[{'port':'metrics'}]},"
+			    /* no peers: every pod that has the name, by its number */
 			    "{'ports':[{'protocol':'UDP','port':'metrics'}]}]}");
 	const struct texp want[] = {
 		{ m1, EG, TCP, 9100, FULL, "ns/p egress rule 0" },
 		{ m1, EG, TCP, 443, FULL, "ns/p egress rule 0" },
 		{ m2, EG, TCP, 9200, FULL, "ns/p egress rule 0" },
 		{ m2, EG, TCP, 443, FULL, "ns/p egress rule 0" },
+		{ m2, EG, UDP, 9201, FULL, "ns/p egress rule 2" },
 		{ none, EG, TCP, 443, FULL, "ns/p egress rule 0" },
 	};
 	/* the endpoint's own "metrics" plays no part in egress */
