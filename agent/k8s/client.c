@@ -304,6 +304,10 @@ int k8s_req_start(struct k8s_client *c, const struct k8s_req_opts *o, struct k8s
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT, o->timeout_s);
+	if (o->stall_s > 0) {
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, o->stall_s);
+	}
 	/* A silently dead peer would otherwise hold a watch open forever. */
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 30L);

@@ -42,6 +42,12 @@ struct k8s_req_opts {
 	void (*on_done)(void *data, int err, long status, const char *msg);
 	void *data;
 	long timeout_s;		/* whole request; 0: none */
+	/* Fail the request when no byte arrives for this long (0: never).
+	 * For LISTs, not watches (quiet by design): libcurl 7.88's HTTP/2
+	 * code can leave a stream's last bytes in its own buffer with the
+	 * socket silent (see docs/architecture.md), and a retry beats
+	 * waiting for timeout_s. */
+	long stall_s;
 };
 
 int k8s_req_start(struct k8s_client *c, const struct k8s_req_opts *o, struct k8s_req **ret);

@@ -345,6 +345,7 @@ static void list_next_page(struct k8s_reflector *r)
 {
 	struct k8s_req_opts o = {
 		.on_data = list_data, .on_done = list_done, .data = r, .timeout_s = 120,
+		.stall_s = 15,
 	};
 	char query[64], *cont = NULL, *q = NULL, *path = NULL;
 	int err;
