@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,10 @@ static void pod_synced(void *data, size_t n)
 	if (s->a->ready)
 		k8s_reflector_foreach(s->pods, pod_sync_each, s);
 	remote_gc(s);
+	/* A LIST of thousands of pods leaves the heap full of freed page
+	 * buffers and JSON trees between the compact objects that stay:
+	 * give those pages back (a restarted agent held 40 MB, not 23). */
+	malloc_trim(0);
 }
 
 /* Namespaces: their labels are part of their pods' identities. */

@@ -161,6 +161,12 @@ int k8s_client_new(const struct k8s_client_opts *o, struct k8s_client **ret)
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	/* One connection per request, no HTTP/2 multiplexing: with libcurl
+	 * 7.88 a pods LIST sharing a connection with other reflectors' streams
+	 * stalled, its last bytes left in curl's buffer and the socket silent
+	 * (seen twice in the policy scale benchmark's restarts).  Six
+	 * long-lived connections per agent are a small price. */
+	curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
 	*ret = c;
 	return 0;
 err_tfd:
