@@ -26,15 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 extern char **environ;
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void usage(void)
 {

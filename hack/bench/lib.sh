@@ -99,7 +99,8 @@ helpers_init() {
 	local h
 	HELPERS=$BIN/hack
 	for h in cni_time tcp_rr; do
-		if [ ! -x "$HELPERS/$h" ] || [ "hack/bench/$h.c" -nt "$HELPERS/$h" ]; then
+		if [ ! -x "$HELPERS/$h" ] || [ "hack/bench/$h.c" -nt "$HELPERS/$h" ] ||
+		   [ hack/bench/bench_util.h -nt "$HELPERS/$h" ]; then
 			HELPERS=$WORK/hack
 			break
 		fi

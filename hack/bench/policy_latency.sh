@@ -85,9 +85,7 @@ for mode in $MODES; do
 	sport_base=$((sport_base + 20000))
 done
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain -- agent policy datapath lib 2>/dev/null)" ] ||
-	commit="$commit (with uncommitted changes)"
+commit=$(tree_commit)
 {
 	echo "### NetworkPolicy update latency, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo

@@ -77,6 +77,16 @@ in_pod() { local p=$1; shift; ip netns exec "$(pod_netns "$p")" "$@"; }
 # policy_status NODE: `porinctl policy list -o json` (op policy_status).
 policy_status() { ctl "$1" policy list -o json; }
 
+# tree_commit: HEAD's short hash for a report, flagged when agent, policy,
+# datapath or lib (what the policy benchmarks measure) has uncommitted changes.
+tree_commit() {
+	local commit
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	[ -z "$(git status --porcelain -- agent policy datapath lib 2>/dev/null)" ] ||
+		commit="$commit (with uncommitted changes)"
+	echo "$commit"
+}
+
 # proc_mem PID: "VmRSS_kB VmHWM_kB cpu_s".
 proc_mem() {
 	local rss hwm cpu
@@ -92,7 +102,8 @@ policy_helpers_init() {
 	local h ok=1
 	HELPERS=$BIN/hack
 	for h in tcp_rr policy_probe policy_crr policy_testrun; do
-		if [ ! -x "$HELPERS/$h" ] || [ "hack/bench/$h.c" -nt "$HELPERS/$h" ]; then
+		if [ ! -x "$HELPERS/$h" ] || [ "hack/bench/$h.c" -nt "$HELPERS/$h" ] ||
+		   [ hack/bench/bench_util.h -nt "$HELPERS/$h" ]; then
 			ok=0
 			break
 		fi

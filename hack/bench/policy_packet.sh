@@ -199,9 +199,7 @@ for s in server0 server1; do
 done
 testrun server1 deny $DENIED_PORT 29001 "TCP SYN to a port no rule allows (all lookups, drop)"
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain -- agent policy datapath lib 2>/dev/null)" ] ||
-	commit="$commit (with uncommitted changes)"
+commit=$(tree_commit)
 {
 	echo "### NetworkPolicy cost per packet, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo

@@ -199,9 +199,7 @@ for ((i = 0; i < 600; i++)); do
 done
 restart_row "restart, no policy" 0 0
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git status --porcelain -- agent policy datapath lib 2>/dev/null)" ] ||
-	commit="$commit (with uncommitted changes)"
+commit=$(tree_commit)
 {
 	echo "### NetworkPolicy at scale, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
