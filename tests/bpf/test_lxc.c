@@ -10,53 +10,21 @@
  * created at start-up, so nothing outlives the process and /sys/fs/bpf is
  * never touched.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <net/if.h>
-#include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <unistd.h>
-
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/pkt_cls.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <cmocka.h>
-
-#include "bpf_lxc.skel.h"
-#include "porin/abi.h"
+#include "bpf_fixture.h"
 #include "tc_attach.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 /* --- the node: two pods, a and b, and a veth porin knows nothing about --- */
-struct pod {
-	const char *host_if;	/* host side of the veth pair */
-	const char *peer_if;
-	const char *ip;
-	uint8_t pod_mac[ETH_ALEN];
-	uint8_t host_mac[ETH_ALEN];
-	int ifindex;		/* of host_if, filled in at setup */
-};
-
 static struct pod pod_a = {
-	"lxca", "peera", "10.244.0.5",
-	{ 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x05 }, { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0a }, 0,
+	.host_if = "lxca", .peer_if = "peera", .ip = "10.244.0.5",
+	.pod_mac = { 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x05 },
+	.host_mac = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0a },
 };
 static struct pod pod_b = {
-	"lxcb", "peerb", "10.244.0.6",
-	{ 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x06 }, { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0b }, 0,
+	.host_if = "lxcb", .peer_if = "peerb", .ip = "10.244.0.6",
+	.pod_mac = { 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x06 },
+	.host_mac = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0b },
 };
-static struct pod stranger = { "lxcc", "peerc", "10.244.0.7", { 0 }, { 0 }, 0 };
+static struct pod stranger = { .host_if = "lxcc", .peer_if = "peerc", .ip = "10.244.0.7" };
 
 #define GATEWAY		"10.244.0.1"
 #define REMOTE		"10.244.1.7"	/* a pod on another node */
@@ -65,65 +33,13 @@ static struct pod stranger = { "lxcc", "peerc", "10.244.0.7", { 0 }, { 0 }, 0 };
 #define TUN_CIDR	"10.244.2.0"
 #define TUN_POD		"10.244.2.9"
 #define TUN_NODE	"172.31.0.12"
-#define TUN_DEV		"pvx0"		/* external VXLAN device of the test netns */
 
 static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[ETH_ALEN];
 
-static struct {
-	struct bpf_lxc *skel;
-	int tun_ifindex;
-	char bpffs[64];		/* private bpffs for the pinned-attach test */
-} env;
+static char bpffs[64];		/* private bpffs for the pinned-attach test */
 
 /* --- packet builders ------------------------------------------------------ */
-struct pkt {
-	uint8_t b[128];
-	size_t len;
-};
-
-static uint32_t ip4(const char *s)
-{
-	struct in_addr a;
-
-	if (inet_pton(AF_INET, s, &a) != 1)
-		abort();
-	return a.s_addr;
-}
-
-static void put(struct pkt *p, const void *data, size_t len)
-{
-	assert_true(p->len + len <= sizeof(p->b));
-	memcpy(p->b + p->len, data, len);
-	p->len += len;
-}
-
-static void put_eth(struct pkt *p, const uint8_t *dst, const uint8_t *src, uint16_t proto)
-{
-	struct ethhdr eth;
-
-	memcpy(eth.h_dest, dst, ETH_ALEN);
-	memcpy(eth.h_source, src, ETH_ALEN);
-	eth.h_proto = htons(proto);
-	put(p, &eth, sizeof(eth));
-}
-
-/* Full (not incremental) RFC 1071 sum: an independent check of the
- * datapath's incremental update. */
-static uint16_t csum(const void *data, size_t len)
-{
-	const uint8_t *b = data;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)b[i] << 8 | b[i + 1];
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
-
 /* IPv4 + 8 bytes of UDP header + 4 bytes of payload (UDP checksum 0). */
 static void put_ipv4_udp(struct pkt *p, const char *src, const char *dst, uint8_t ttl)
 {
@@ -173,8 +89,6 @@ static void from_a(struct pkt *p, uint16_t proto)
  * output; want.len == 0 means "the output must equal the input" (checked for
  * every non-drop verdict).  want_drop is the one counter that must move.
  */
-enum prog { FROM_CONTAINER, TO_CONTAINER, FROM_OVERLAY, TO_OVERLAY };
-
 struct fixture {
 	const char *name;
 	enum prog prog;
@@ -526,47 +440,10 @@ static void assert_pkt_eq(const uint8_t *want, size_t want_len, const uint8_t *g
 	fail_msg("packet differs ([xx] marks differing bytes)");
 }
 
-/* Per-CPU counters summed over CPUs. */
-static struct pn_drop_counter drops_get(uint32_t idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct pn_drop_counter sum = { 0 }, *v;
-
-	assert_true(ncpu > 0);
-	v = calloc(ncpu, sizeof(*v));
-	assert_non_null(v);
-	assert_int_equal(bpf_map__lookup_elem(env.skel->maps.pn_drops, &idx, sizeof(idx), v,
-					      ncpu * sizeof(*v), 0), 0);
-	for (int i = 0; i < ncpu; i++) {
-		sum.packets += v[i].packets;
-		sum.bytes += v[i].bytes;
-	}
-	free(v);
-	return sum;
-}
-
 static int drops_reset(void **state)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	void *zero = calloc(ncpu, sizeof(struct pn_drop_counter));
-
-	assert_non_null(zero);
-	for (uint32_t idx = 0; idx < PN_DROP_COUNTERS_MAX; idx++)
-		assert_int_equal(bpf_map__update_elem(env.skel->maps.pn_drops, &idx, sizeof(idx),
-						      zero, ncpu * sizeof(struct pn_drop_counter),
-						      BPF_ANY), 0);
-	free(zero);
+	drops_clear();
 	return 0;
-}
-
-static int prog_fd(enum prog prog)
-{
-	switch (prog) {
-	case FROM_CONTAINER: return bpf_program__fd(env.skel->progs.from_container);
-	case TO_CONTAINER: return bpf_program__fd(env.skel->progs.to_container);
-	case FROM_OVERLAY: return bpf_program__fd(env.skel->progs.from_overlay);
-	default: return bpf_program__fd(env.skel->progs.to_overlay);
-	}
 }
 
 static void run_fixture(void **state)
@@ -575,27 +452,22 @@ static void run_fixture(void **state)
 	uint32_t dir = f->prog == FROM_CONTAINER || f->prog == TO_OVERLAY ? PN_DIR_EGRESS :
 									  PN_DIR_INGRESS;
 	struct pkt in = { 0 }, want = { 0 };
-	struct __sk_buff skb = { .ifindex = f->dev ? f->dev->ifindex : env.tun_ifindex };
-	uint8_t out[256];
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.b, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &skb, .ctx_size_in = sizeof(skb),
-		    .repeat = 1);
+	struct run_result r;
 
 	f->build(&in, &want);
-	opts.data_size_in = in.len;
-	assert_int_equal(bpf_prog_test_run_opts(prog_fd(f->prog), &opts), 0);
-	assert_int_equal(opts.retval, f->want_ret);
+	r = prog_run(f->prog, f->dev ? f->dev->ifindex : env.tun_ifindex, &in, 1);
+	assert_int_equal(r.retval, f->want_ret);
 
 	if (f->want_ret != TC_ACT_SHOT) {
 		if (want.len)
-			assert_pkt_eq(want.b, want.len, out, opts.data_size_out);
+			assert_pkt_eq(want.b, want.len, r.out.b, r.out.len);
 		else
-			assert_pkt_eq(in.b, in.len, out, opts.data_size_out);
+			assert_pkt_eq(in.b, in.len, r.out.b, r.out.len);
 	}
 
 	/* Exactly the expected counter moved, by this one packet. */
 	for (uint32_t idx = 0; idx < PN_DROP_COUNTERS_MAX; idx++) {
-		struct pn_drop_counter c = drops_get(idx);
+		struct pn_drop_counter c = drops_sum(idx);
 		bool expected = f->want_drop && idx == pn_drop_index(f->want_drop, dir);
 
 		if (!expected && (c.packets || c.bytes))
@@ -655,22 +527,17 @@ static void test_tunnel_config(void **state)
 static double cost_ns(void (*build)(struct pkt *in, uint8_t ttl), uint32_t repeat, long runs,
 		      int want_ret)
 {
-	struct __sk_buff skb = { .ifindex = pod_a.ifindex };
 	double total = 0;
 	long done = 0;
 
 	while (done < runs) {
 		struct pkt in = { 0 };
-		uint8_t out[256];
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out, .data_size_out = sizeof(out),
-			    .ctx_in = &skb, .ctx_size_in = sizeof(skb), .repeat = repeat);
+		struct run_result r;
 
 		build(&in, 255);
-		opts.data_in = in.b;
-		opts.data_size_in = in.len;
-		assert_int_equal(bpf_prog_test_run_opts(prog_fd(FROM_CONTAINER), &opts), 0);
-		assert_int_equal(opts.retval, want_ret);
-		total += (double)opts.duration * repeat;
+		r = prog_run(FROM_CONTAINER, pod_a.ifindex, &in, repeat);
+		assert_int_equal(r.retval, want_ret);
+		total += (double)r.duration * repeat;
 		done += repeat;
 	}
 	return total / done;
@@ -747,128 +614,54 @@ static void test_tc_attach_pinned(void **state)
 	assert_int_equal(tc_attach_endpoint(ifindex, "/nonexistent/porin"), -ENOENT);
 	assert_int_equal(tc_endpoint_attached(ifindex), 0);
 
-	snprintf(path, sizeof(path), "%s/%s", env.bpffs, PN_PIN_PROG_FROM_CONTAINER);
+	snprintf(path, sizeof(path), "%s/%s", bpffs, PN_PIN_PROG_FROM_CONTAINER);
 	assert_int_equal(bpf_program__pin(env.skel->progs.from_container, path), 0);
-	snprintf(path, sizeof(path), "%s/%s", env.bpffs, PN_PIN_PROG_TO_CONTAINER);
+	snprintf(path, sizeof(path), "%s/%s", bpffs, PN_PIN_PROG_TO_CONTAINER);
 	assert_int_equal(bpf_program__pin(env.skel->progs.to_container, path), 0);
 
-	assert_int_equal(tc_attach_endpoint(ifindex, env.bpffs), 0);
+	assert_int_equal(tc_attach_endpoint(ifindex, bpffs), 0);
 	assert_int_equal(tc_endpoint_attached(ifindex), 1);
 	assert_int_equal(attached_id(ifindex, BPF_TC_INGRESS), prog_id(prog_fd(FROM_CONTAINER)));
 	assert_int_equal(attached_id(ifindex, BPF_TC_EGRESS), prog_id(prog_fd(TO_CONTAINER)));
 }
 
 /* --- setup ------------------------------------------------------------------ */
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	/* Expected kernel complaints ("Parent Qdisc doesn't exists") are noise;
-	 * verifier logs on a failed load are not. */
-	if (level != LIBBPF_WARN || strstr(fmt, "Kernel error message"))
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static int endpoint_seed(const struct pod *p)
 {
-	struct pn_endpoint ep = {
-		.ipv4 = ip4(p->ip),
-		.ifindex = p->ifindex,
-		.endpoint_id = p->ifindex,
-	};
-	struct pn_endpoint_key k_if = { .kind = PN_EP_KEY_IFINDEX, .value = p->ifindex };
-	struct pn_endpoint_key k_ip = { .kind = PN_EP_KEY_IPV4, .value = ep.ipv4 };
-	struct bpf_map *m = env.skel->maps.pn_endpoints;
+	struct pn_endpoint ep = pod_endpoint(p);
 
-	memcpy(ep.pod_mac, p->pod_mac, ETH_ALEN);
-	memcpy(ep.host_mac, p->host_mac, ETH_ALEN);
-	if (bpf_map__update_elem(m, &k_if, sizeof(k_if), &ep, sizeof(ep), BPF_ANY) < 0 ||
-	    bpf_map__update_elem(m, &k_ip, sizeof(k_ip), &ep, sizeof(ep), BPF_ANY) < 0)
-		return -errno;
-	return 0;
+	ep.endpoint_id = p->ifindex;
+	return endpoint_write(&ep);
 }
 
 static int group_setup(void **state)
 {
-	struct pod *pods[] = { &pod_a, &pod_b, &stranger };
-	struct bpf_map *map;
+	struct pod *const pods[] = { &pod_a, &pod_b, &stranger };
+	struct pn_ipcache_key k = { .prefixlen = 24, .ipv4 = ip4(TUN_CIDR) };
+	struct pn_ipcache_entry e = { .tunnel_endpoint = ip4(TUN_NODE),
+				      .flags = PN_IPC_F_NODE_CIDR };
 
-	libbpf_set_print(libbpf_quiet);
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_lxc: needs root (bpf, netns)\n");
+	if (node_setup("test_lxc", pods, ARRAY_SIZE(pods)) < 0)
 		return -1;
-	}
-	/* Private netns for the veths, private mounts for the bpffs; both go
-	 * away with the process. */
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		perror("unshare/mount");
-		return -1;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(pods); i++) {
-		if (sh("ip link add %s type veth peer name %s", pods[i]->host_if,
-		       pods[i]->peer_if) != 0)
-			return -1;
-		pods[i]->ifindex = if_nametoindex(pods[i]->host_if);
-		if (!pods[i]->ifindex)
-			return -1;
-	}
-
-	snprintf(env.bpffs, sizeof(env.bpffs), "/tmp/porin-test-bpffs.XXXXXX");
-	if (!mkdtemp(env.bpffs) || mount("bpffs", env.bpffs, "bpf", 0, NULL) < 0) {
+	snprintf(bpffs, sizeof(bpffs), "/tmp/porin-test-bpffs.XXXXXX");
+	if (!mkdtemp(bpffs) || mount("bpffs", bpffs, "bpf", 0, NULL) < 0) {
 		perror("bpffs");
-		return -1;
-	}
-
-	if (sh("ip link add " TUN_DEV " type vxlan external dstport %d", PN_VXLAN_PORT) != 0)
-		return -1;
-	env.tun_ifindex = (int)if_nametoindex(TUN_DEV);
-	if (!env.tun_ifindex)
-		return -1;
-
-	env.skel = bpf_lxc__open();
-	if (!env.skel)
-		return -1;
-	env.skel->rodata->pn_cfg_routing = PN_ROUTING_VXLAN;
-	env.skel->rodata->pn_cfg_tunnel_ifindex = (uint32_t)env.tun_ifindex;
-	/* Never pin: the tests own these maps, not /sys/fs/bpf. */
-	bpf_object__for_each_map(map, env.skel->obj)
-		if (bpf_map__set_pin_path(map, NULL) < 0)
-			return -1;
-	if (bpf_lxc__load(env.skel) < 0) {	/* the verifier's verdict */
-		fprintf(stderr, "test_lxc: bpf_lxc__load failed\n");
 		return -1;
 	}
 	if (endpoint_seed(&pod_a) < 0 || endpoint_seed(&pod_b) < 0)
 		return -1;
-	{
-		struct pn_ipcache_key k = { .prefixlen = 24, .ipv4 = ip4(TUN_CIDR) };
-		struct pn_ipcache_entry e = { .tunnel_endpoint = ip4(TUN_NODE),
-					      .flags = PN_IPC_F_NODE_CIDR };
-
-		if (bpf_map__update_elem(env.skel->maps.pn_ipcache, &k, sizeof(k), &e, sizeof(e),
-					 BPF_ANY) < 0)
-			return -1;
-	}
+	if (bpf_map__update_elem(env.skel->maps.pn_ipcache, &k, sizeof(k), &e, sizeof(e),
+				 BPF_ANY) < 0)
+		return -1;
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	bpf_lxc__destroy(env.skel);
-	if (env.bpffs[0]) {
-		umount2(env.bpffs, MNT_DETACH);
-		rmdir(env.bpffs);
+	node_teardown();
+	if (bpffs[0]) {
+		umount2(bpffs, MNT_DETACH);
+		rmdir(bpffs);
 	}
 	return 0;
 }

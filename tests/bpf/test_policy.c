@@ -12,53 +12,22 @@
  *
  * Needs root.  Runs in a private network and mount namespace.
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <net/if.h>
-#include <sched.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/pkt_cls.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <cmocka.h>
-
-#include "bpf_lxc.skel.h"
-#include "porin/abi.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "bpf_fixture.h"
 
 /* --- the node ---------------------------------------------------------------- */
-struct pod {
-	const char *host_if;
-	const char *peer_if;
-	const char *ip;
-	uint32_t endpoint_id;
-	uint32_t identity;
-	uint8_t pod_mac[ETH_ALEN];
-	uint8_t host_mac[ETH_ALEN];
-	int ifindex;
-};
-
 static struct pod pod_a = {
-	"lxca", "peera", "10.244.0.5", 11, 1000,
-	{ 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x05 }, { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0a }, 0,
+	.host_if = "lxca", .peer_if = "peera", .ip = "10.244.0.5",
+	.endpoint_id = 11, .identity = 1000,
+	.pod_mac = { 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x05 },
+	.host_mac = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0a },
 };
 static struct pod pod_b = {
-	"lxcb", "peerb", "10.244.0.6", 12, 1001,
-	{ 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x06 }, { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0b }, 0,
+	.host_if = "lxcb", .peer_if = "peerb", .ip = "10.244.0.6",
+	.endpoint_id = 12, .identity = 1001,
+	.pod_mac = { 0x0a, 0x58, 0x0a, 0xf4, 0x00, 0x06 },
+	.host_mac = { 0x0e, 0x00, 0x00, 0x00, 0x00, 0x0b },
 };
 
 #define GATEWAY		"10.244.0.1"	/* this node, PN_ID_HOST */
@@ -71,26 +40,13 @@ static struct pod pod_b = {
 #define WORLD_CIDR	"8.8.0.0"	/* /16, an ipBlock */
 #define WORLD_IP2	"9.9.9.9"	/* in no ipBlock */
 #define ROUTER		"192.0.2.1"	/* somewhere on the path: ICMP errors */
-#define TUN_DEV		"pvx0"
 
 #define ID_REMOTE	2000
 #define ID_CIDR		(PN_ID_CIDR_MIN + 1)
 
 #define NSEC		1000000000ULL
 
-static struct {
-	struct bpf_lxc *skel;
-	int tun_ifindex;
-} env;
-
-enum prog { FROM_CONTAINER, TO_CONTAINER, FROM_OVERLAY };
-
 /* --- packets ----------------------------------------------------------------- */
-struct pkt {
-	uint8_t b[256];
-	size_t len;
-};
-
 /* What a test packet is: its tuple, TCP flags, and fragment fields. */
 struct spec {
 	const char *src, *dst;
@@ -107,36 +63,6 @@ struct spec {
 #define TCP_SYN		0x02
 #define TCP_RST		0x04
 #define TCP_ACK		0x10
-
-static uint32_t ip4(const char *s)
-{
-	struct in_addr a;
-
-	if (inet_pton(AF_INET, s, &a) != 1)
-		abort();
-	return a.s_addr;
-}
-
-static void put(struct pkt *p, const void *data, size_t len)
-{
-	assert_true(p->len + len <= sizeof(p->b));
-	memcpy(p->b + p->len, data, len);
-	p->len += len;
-}
-
-static uint16_t csum(const void *data, size_t len)
-{
-	const uint8_t *b = data;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)b[i] << 8 | b[i + 1];
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
 
 static void put_be16(uint8_t *b, uint16_t v)
 {
@@ -215,16 +141,6 @@ static void put_ipv4(struct pkt *p, const struct spec *s, const uint8_t *l4, siz
 	put(p, l4, l4_len);
 }
 
-static void put_eth(struct pkt *p, const uint8_t *dst, const uint8_t *src, uint16_t proto)
-{
-	struct ethhdr eth;
-
-	memcpy(eth.h_dest, dst, ETH_ALEN);
-	memcpy(eth.h_source, src, ETH_ALEN);
-	eth.h_proto = htons(proto);
-	put(p, &eth, sizeof(eth));
-}
-
 static const uint8_t remote_mac[ETH_ALEN] = { 0x0a, 0x58, 0x0a, 0xf4, 0x02, 0x09 };
 
 /* The frame @s as it arrives at @prog on @dev's veth (or the tunnel). */
@@ -248,25 +164,9 @@ static void build(struct pkt *p, enum prog prog, const struct pod *dev, const st
 }
 
 /* --- running ------------------------------------------------------------------ */
-static int prog_fd(enum prog prog)
-{
-	switch (prog) {
-	case FROM_CONTAINER: return bpf_program__fd(env.skel->progs.from_container);
-	case TO_CONTAINER: return bpf_program__fd(env.skel->progs.to_container);
-	default: return bpf_program__fd(env.skel->progs.from_overlay);
-	}
-}
-
 static int run_frame(enum prog prog, const struct pod *dev, const struct pkt *p)
 {
-	struct __sk_buff skb = { .ifindex = dev ? dev->ifindex : env.tun_ifindex };
-	uint8_t out[512];
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = p->len,
-		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &skb,
-		    .ctx_size_in = sizeof(skb), .repeat = 1);
-
-	assert_int_equal(bpf_prog_test_run_opts(prog_fd(prog), &opts), 0);
-	return (int)opts.retval;
+	return (int)prog_run(prog, dev ? dev->ifindex : env.tun_ifindex, p, 1).retval;
 }
 
 /* Run @s through @prog on @dev's veth (NULL: the tunnel device). */
@@ -291,21 +191,12 @@ static void map_clear(struct bpf_map *m)
 
 static void ep_set(const struct pod *p, uint32_t flags)
 {
-	struct pn_endpoint ep = {
-		.ipv4 = ip4(p->ip),
-		.ifindex = p->ifindex,
-		.endpoint_id = p->endpoint_id,
-		.identity = flags & PN_EP_F_IDENTITY_PENDING ? PN_ID_ANY : p->identity,
-		.flags = flags,
-	};
-	struct pn_endpoint_key k_if = { .kind = PN_EP_KEY_IFINDEX, .value = p->ifindex };
-	struct pn_endpoint_key k_ip = { .kind = PN_EP_KEY_IPV4, .value = ep.ipv4 };
-	struct bpf_map *m = env.skel->maps.pn_endpoints;
+	struct pn_endpoint ep = pod_endpoint(p);
 
-	memcpy(ep.pod_mac, p->pod_mac, ETH_ALEN);
-	memcpy(ep.host_mac, p->host_mac, ETH_ALEN);
-	assert_int_equal(bpf_map__update_elem(m, &k_if, sizeof(k_if), &ep, sizeof(ep), BPF_ANY), 0);
-	assert_int_equal(bpf_map__update_elem(m, &k_ip, sizeof(k_ip), &ep, sizeof(ep), BPF_ANY), 0);
+	ep.endpoint_id = p->endpoint_id;
+	ep.identity = flags & PN_EP_F_IDENTITY_PENDING ? PN_ID_ANY : p->identity;
+	ep.flags = flags;
+	assert_int_equal(endpoint_write(&ep), 0);
 }
 
 static void ipcache_set(const char *ip, uint32_t plen, uint32_t identity, const char *tunnel,
@@ -422,32 +313,7 @@ static uint64_t now_ns(void)
 
 static uint64_t drops_get(uint32_t reason, uint32_t dir)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint32_t idx = pn_drop_index(reason, dir);
-	struct pn_drop_counter *v;
-	uint64_t sum = 0;
-
-	v = calloc(ncpu, sizeof(*v));
-	assert_non_null(v);
-	assert_int_equal(bpf_map__lookup_elem(env.skel->maps.pn_drops, &idx, sizeof(idx), v,
-					      ncpu * sizeof(*v), 0), 0);
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i].packets;
-	free(v);
-	return sum;
-}
-
-static void drops_reset(void)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	void *zero = calloc(ncpu, sizeof(struct pn_drop_counter));
-
-	assert_non_null(zero);
-	for (uint32_t idx = 0; idx < PN_DROP_COUNTERS_MAX; idx++)
-		assert_int_equal(bpf_map__update_elem(env.skel->maps.pn_drops, &idx, sizeof(idx),
-						      zero, ncpu * sizeof(struct pn_drop_counter),
-						      BPF_ANY), 0);
-	free(zero);
+	return drops_sum(pn_drop_index(reason, dir)).packets;
 }
 
 /* Exactly @n drops were counted since the last check, all of them as
@@ -462,13 +328,13 @@ static void assert_drops(uint32_t reason, uint32_t dir, uint64_t n)
 				fail_msg("drops reason %u dir %u: %llu, want %llu", r, d,
 					 (unsigned long long)got, (unsigned long long)want);
 		}
-	drops_reset();
+	drops_clear();
 }
 
 /* Every test starts from a node where nothing is policed and nothing known. */
 static int reset(void **state)
 {
-	drops_reset();
+	drops_clear();
 	map_clear(env.skel->maps.pn_ct);
 	map_clear(env.skel->maps.pn_frags);
 	map_clear(env.skel->maps.pn_policy);
@@ -1225,66 +1091,12 @@ static void test_icmp_error_related(void **state)
 }
 
 /* --- setup -------------------------------------------------------------------------- */
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level != LIBBPF_WARN || strstr(fmt, "Kernel error message"))
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static int group_setup(void **state)
 {
-	struct pod *pods[] = { &pod_a, &pod_b };
-	struct bpf_map *map;
+	struct pod *const pods[] = { &pod_a, &pod_b };
 
-	libbpf_set_print(libbpf_quiet);
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_policy: needs root (bpf, netns)\n");
+	if (node_setup("test_policy", pods, ARRAY_SIZE(pods)) < 0)
 		return -1;
-	}
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		perror("unshare/mount");
-		return -1;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(pods); i++) {
-		if (sh("ip link add %s type veth peer name %s", pods[i]->host_if,
-		       pods[i]->peer_if) != 0)
-			return -1;
-		pods[i]->ifindex = if_nametoindex(pods[i]->host_if);
-		if (!pods[i]->ifindex)
-			return -1;
-	}
-	if (sh("ip link add " TUN_DEV " type vxlan external dstport %d", PN_VXLAN_PORT) != 0)
-		return -1;
-	env.tun_ifindex = (int)if_nametoindex(TUN_DEV);
-	if (!env.tun_ifindex)
-		return -1;
-
-	env.skel = bpf_lxc__open();
-	if (!env.skel)
-		return -1;
-	env.skel->rodata->pn_cfg_routing = PN_ROUTING_VXLAN;
-	env.skel->rodata->pn_cfg_tunnel_ifindex = (uint32_t)env.tun_ifindex;
-	bpf_object__for_each_map(map, env.skel->obj)
-		if (bpf_map__set_pin_path(map, NULL) < 0)
-			return -1;
-	if (bpf_lxc__load(env.skel) < 0) {
-		fprintf(stderr, "test_policy: bpf_lxc__load failed\n");
-		return -1;
-	}
-
 	/* What the agent writes: local pods, this node's addresses (HOST),
 	 * another node's pod CIDR and one of its pods, an ipBlock. */
 	ipcache_set(pod_a.ip, 32, pod_a.identity, NULL, PN_IPC_F_LOCAL);
@@ -1298,7 +1110,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	bpf_lxc__destroy(env.skel);
+	node_teardown();
 	return 0;
 }
 
