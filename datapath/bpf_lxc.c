@@ -280,6 +280,21 @@ out:
 	return ret;
 }
 
+/* The IPv4 packet inside the tunnel, both ways: porin tunnels nothing else. */
+static __always_inline int overlay_ipv4_parse(struct __sk_buff *ctx, struct ethhdr **eth,
+					      struct iphdr **ip)
+{
+	__be16 proto;
+	int ret;
+
+	ret = eth_proto(ctx, &proto);
+	if (ret < 0)
+		return ret;
+	if (proto != bpf_htons(ETH_P_IP))
+		return -PN_DROP_OVERLAY_NOT_IPV4;
+	return ipv4_parse(ctx, eth, ip);
+}
+
 /*
  * A packet another node sent through the tunnel, decapsulated.  A local pod
  * gets it straight into its netns; anything else (this node's gateway
@@ -294,17 +309,9 @@ int from_overlay(struct __sk_buff *ctx)
 	const struct pn_endpoint *dst;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__be16 proto;
 	int ret;
 
-	ret = eth_proto(ctx, &proto);
-	if (ret < 0)
-		goto out;
-	if (proto != bpf_htons(ETH_P_IP)) {
-		ret = -PN_DROP_OVERLAY_NOT_IPV4;	/* porin tunnels IPv4 only */
-		goto out;
-	}
-	ret = ipv4_parse(ctx, &eth, &ip);
+	ret = overlay_ipv4_parse(ctx, &eth, &ip);
 	if (ret < 0)
 		goto out;
 	dst = endpoint_lookup_ipv4(ip->daddr);
@@ -337,17 +344,9 @@ int to_overlay(struct __sk_buff *ctx)
 	const struct pn_ipcache_entry *info;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__be16 proto;
 	int ret;
 
-	ret = eth_proto(ctx, &proto);
-	if (ret < 0)
-		goto out;
-	if (proto != bpf_htons(ETH_P_IP)) {
-		ret = -PN_DROP_OVERLAY_NOT_IPV4;
-		goto out;
-	}
-	ret = ipv4_parse(ctx, &eth, &ip);
+	ret = overlay_ipv4_parse(ctx, &eth, &ip);
 	if (ret < 0)
 		goto out;
 	info = ipcache_lookup(ip->daddr);
