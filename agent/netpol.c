@@ -279,10 +279,8 @@ static void map_error(struct netpol *np, const char *what, int err)
 	log_warn("policy map write failed", "what=%s err=%s", what, log_errno_name(err));
 }
 
-/* Add the CIDRs the compiler names that the map lacks (before entries use
- * their identities); with @remove, drop the ones it no longer names. */
+/* The CIDRs the compiler names, collected by pol_cidr_foreach(). */
 struct cidr_walk {
-	struct netpol *np;
 	struct np_cidr *want;
 	size_t n, cap;
 };
@@ -575,7 +573,7 @@ static bool compile_ready(const struct netpol *np)
 
 void netpol_flush(struct netpol *np)
 {
-	struct cidr_walk w = { .np = np };
+	struct cidr_walk w = { 0 };
 	uint64_t t0, dt;
 	bool cidrs, any;
 
