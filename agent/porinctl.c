@@ -270,12 +270,7 @@ int main(int argc, char **argv)
 		req = json_pack("{s:s, s:s}", "op", op, "name", words[2]);
 	else
 		req = json_pack("{s:s}", "op", op);
-	if (!req) {
-		fprintf(stderr, "porinctl: out of memory\n");
-		return 1;
-	}
 	ret = porinctl_call(socket_path, req, &resp);
-	json_decref(req);
 	if (ret != PORINCTL_EXIT_OK)
 		return ret;
 	if (output == OUT_JSON) {

@@ -6,13 +6,18 @@
 
 #include "api.h"
 
-int porinctl_call(const char *socket_path, json_t *req, json_t **ret_resp)
+static int call(const char *socket_path, json_t *req, json_t **ret_resp)
 {
-	const char *op = json_string_value(json_object_get(req, "op"));
+	const char *op;
 	json_t *resp = NULL;
 	int err;
 
+	if (!req) {
+		fprintf(stderr, "porinctl: out of memory\n");
+		return PORINCTL_EXIT_FAIL;
+	}
 	err = api_call(socket_path, req, &resp);
+	op = json_string_value(json_object_get(req, "op"));
 	if (err < 0 && !resp) {
 		if (api_agent_unreachable(err))
 			fprintf(stderr, "porinctl: cannot reach porin-agent at %s: %s "
@@ -30,6 +35,14 @@ int porinctl_call(const char *socket_path, json_t *req, json_t **ret_resp)
 	}
 	*ret_resp = resp;
 	return PORINCTL_EXIT_OK;
+}
+
+int porinctl_call(const char *socket_path, json_t *req, json_t **ret_resp)
+{
+	int ret = call(socket_path, req, ret_resp);
+
+	json_decref(req);	/* NULL-safe */
+	return ret;
 }
 
 void porinctl_print_json(const json_t *j)

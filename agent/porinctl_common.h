@@ -22,8 +22,10 @@ struct porinctl_opts {
 };
 
 /*
- * Send @req ("op" names it in messages).  PORINCTL_EXIT_OK and the answer
- * in *ret_resp (the caller's), or PORINCTL_EXIT_FAIL after saying why.
+ * Send @req ("op" names it in messages) and drop it: callers pass
+ * json_pack() straight in, and NULL (json_pack out of memory) is reported
+ * here.  PORINCTL_EXIT_OK and the answer in *ret_resp (the caller's), or
+ * PORINCTL_EXIT_FAIL after saying why.
  */
 int porinctl_call(const char *socket_path, json_t *req, json_t **ret_resp);
 

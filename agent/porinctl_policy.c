@@ -188,12 +188,7 @@ static int trace_online(const struct trace_args *ta, const struct porinctl_opts 
 
 	req = json_pack("{s:s, s:s, s:s, s:i, s:s}", "op", "policy_trace", "from", ta->from,
 			"to", ta->to, "port", (int)ta->portnum, "protocol", ta->proto_name);
-	if (!req) {
-		fprintf(stderr, "porinctl: out of memory\n");
-		return PORINCTL_EXIT_FAIL;
-	}
 	ret = porinctl_call(o->socket_path, req, &resp);
-	json_decref(req);
 	if (ret != PORINCTL_EXIT_OK)
 		return ret;
 	if (o->json)
@@ -212,12 +207,7 @@ static int policy_list(const struct porinctl_opts *o)
 	int ret;
 
 	req = json_pack("{s:s}", "op", "policy_status");
-	if (!req) {
-		fprintf(stderr, "porinctl: out of memory\n");
-		return PORINCTL_EXIT_FAIL;
-	}
 	ret = porinctl_call(o->socket_path, req, &resp);
-	json_decref(req);
 	if (ret != PORINCTL_EXIT_OK)
 		return ret;
 	if (o->json) {
